@@ -1,0 +1,95 @@
+"""Settings for DiscordPicExtract: one frozen dataclass, defaults overridable by environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+DEFAULT_DAYS = 14
+DEFAULT_OUTPUT_DIR = "spx-realtime-aws"
+MAX_RETRIES = 3
+RATE_LIMIT_DELAY = 1.0  # seconds between API requests
+API_BASE = "https://discord.com/api/v10"  # discord-api.md §7
+REQUEST_TIMEOUT = 30.0
+TIMEZONE = "local"
+MAX_WORKERS = 8
+RETRY_BACKOFF = 1.0  # first back-off after a 5xx or dropped connection, doubled each retry
+
+
+class ConfigError(Exception):
+    """A setting has a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the tool; environment variables of the same name override them."""
+
+    DEFAULT_DAYS: float = DEFAULT_DAYS
+    DEFAULT_OUTPUT_DIR: str = DEFAULT_OUTPUT_DIR
+    MAX_RETRIES: int = MAX_RETRIES
+    RATE_LIMIT_DELAY: float = RATE_LIMIT_DELAY
+    API_BASE: str = API_BASE
+    REQUEST_TIMEOUT: float = REQUEST_TIMEOUT
+    TIMEZONE: str = TIMEZONE
+    MAX_WORKERS: int = MAX_WORKERS
+    RETRY_BACKOFF: float = RETRY_BACKOFF
+
+
+# The API root is the one setting whose variable carries a prefix: it is a public interface.
+ENV_NAMES = {"API_BASE": "DISCORD_API_BASE"}
+_MINIMUMS = {
+    "DEFAULT_DAYS": 0.0,
+    "MAX_RETRIES": 0,
+    "RATE_LIMIT_DELAY": 0.0,
+    "REQUEST_TIMEOUT": 0.0,
+    "MAX_WORKERS": 1,
+    "RETRY_BACKOFF": 0.0,
+}
+_POSITIVE = {"DEFAULT_DAYS", "REQUEST_TIMEOUT"}
+
+
+def _parse_value(name: str, kind: type, raw: str) -> object:
+    """Convert one environment string to the field's type, or raise ConfigError."""
+    env_name = ENV_NAMES.get(name, name)
+    text = raw.strip()
+    if kind is str:
+        if not text:
+            raise ConfigError(f"{env_name} is set but empty")
+        return text
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(f"{env_name}={raw!r} is not a {kind.__name__} number") from None
+    minimum = _MINIMUMS.get(name)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(f"{env_name}={raw!r} is not a finite number")
+    if minimum is not None and (value < minimum or (name in _POSITIVE and value <= 0)):
+        bound = "greater than 0" if name in _POSITIVE else f"at least {minimum}"
+        raise ConfigError(f"{env_name}={raw!r} must be {bound}")
+    return value
+
+
+def settings_from_env(environ: Mapping[str, str]) -> Settings:
+    """Build Settings from the given environment mapping (pure: no file or os access)."""
+    overrides: dict[str, object] = {}
+    for field in fields(Settings):
+        env_name = ENV_NAMES.get(field.name, field.name)
+        if env_name in environ:
+            kind = {"int": int, "float": float, "str": str}[str(field.type)]
+            overrides[field.name] = _parse_value(field.name, kind, environ[env_name])
+    api_base = str(overrides.get("API_BASE", API_BASE))
+    if not api_base.startswith(("http://", "https://")):
+        raise ConfigError(f"DISCORD_API_BASE={api_base!r} must start with http:// or https://")
+    overrides["API_BASE"] = api_base.rstrip("/")
+    return Settings(**overrides)
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Load `.env` (never overriding real environment variables) and return the Settings."""
+    if env_file is not None and env_file.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
+    return settings_from_env(os.environ)

@@ -1,0 +1,333 @@
+"""DiscordPicExtract: save every picture a Discord channel posted in a time window."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import math
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import time as clock_time
+from pathlib import Path
+from typing import NoReturn
+
+from config import ConfigError, Settings, load_settings
+from discord_client import AuthError, DiscordClient, DiscordError
+from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, SaveResult, Summary
+from pictures import resolve_timezone
+
+EXIT_OK, EXIT_FAILED_PICTURES, EXIT_USAGE, EXIT_DISCORD, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEMO_OUTPUT_DIR = "demo-output"
+
+
+class UsageError(Exception):
+    """A missing or invalid value from the user: exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    """The command-line flags; each prompt has one."""
+    parser = _Parser(
+        description="Save every picture a Discord channel posted in the last N days.",
+        epilog="The token comes from DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env), "
+        "or a hidden prompt. Exit codes: 0 ok, 1 some pictures failed, 2 usage, 3 Discord refused, 130 interrupted.",
+    )
+    parser.add_argument("--channel", help="channel ID, or channel name together with --guild")
+    parser.add_argument("--guild", help="server (guild) name, when --channel is a name")
+    parser.add_argument("--days", help=f"how many days to look back (default {settings.DEFAULT_DAYS:g}; fractions allowed)")
+    parser.add_argument("--since", help="start of the window: a date or date-time (instead of --days)")
+    parser.add_argument("--until", help="end of the window, exclusive (a date means the end of that day); default now")
+    parser.add_argument("--output", help=f"output folder (default {settings.DEFAULT_OUTPUT_DIR})")
+    parser.add_argument("--timezone", help=f"clock used in file names: local, UTC or an IANA name (default {settings.TIMEZONE})")
+    parser.add_argument("--workers", type=int, help=f"parallel downloads (default {settings.MAX_WORKERS})")
+    parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
+    return parser
+
+
+# --- pure parsing of answers ----------------------------------------------------------------
+
+
+def parse_days(text: str) -> float:
+    """A positive, finite number of days; ValueError with a user-facing message otherwise."""
+    try:
+        days = float(text.strip())
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a number of days (e.g. 14 or 0.5)") from None
+    if not math.isfinite(days) or days <= 0:
+        raise ValueError(f"number of days must be a positive number, not {text.strip()!r}")
+    if days > 365 * 100:
+        raise ValueError("number of days is too large")
+    return days
+
+
+def parse_when(text: str, tz: tzinfo | None, end_of_day: bool = False) -> datetime:
+    """A date or date-time; naive values are read in `tz`. A bare date with end_of_day = next midnight."""
+    value = text.strip()
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date or date-time (use 2026-01-31 or 2026-01-31T14:30)") from None
+    is_bare_date = len(value) == 10
+    if is_bare_date and end_of_day:
+        moment = datetime.combine(moment.date() + timedelta(days=1), clock_time())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz) if tz is not None else moment.astimezone()
+    return moment.astimezone(timezone.utc)
+
+
+def authorization_from_env(environ: dict[str, str] | os._Environ[str]) -> str | None:
+    """The Authorization header value: a bot token gets `Bot `, a user token is sent as is."""
+    bot = environ.get("DISCORD_BOT_TOKEN", "").strip()
+    if bot:
+        return bot if bot.startswith("Bot ") else f"Bot {bot}"
+    user = environ.get("DISCORD_USER_TOKEN", "").strip()
+    return user or None
+
+
+def window(days: float | None, since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime, datetime | None]:
+    """The [since, until) window from the flags; until None means "up to now"."""
+    end = until or now
+    start = since if since is not None else end - timedelta(days=days or 0)
+    if start >= end:
+        raise ValueError("the window is empty: --since must be before --until")
+    return start, until
+
+
+# --- prompts ---------------------------------------------------------------------------------
+
+
+class Prompter:
+    """Asks for missing values when allowed; otherwise fails naming the flag to use."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+
+    def ask(self, prompt: str, flag: str, parse: Callable[[str], object] = str, default: str | None = None, secret: bool = False) -> object:
+        """Ask until `parse` accepts the answer; empty answers take `default` when there is one."""
+        if not self.interactive:
+            if default is not None:
+                return parse(default)
+            raise UsageError(f"missing value: pass {flag} (no terminal to ask on)")
+        while True:
+            answer = (getpass.getpass(prompt) if secret else input(prompt)).strip()
+            if not answer:
+                if default is not None:
+                    return parse(default)
+                print("  A value is needed here.", file=sys.stderr)
+                continue
+            try:
+                return parse(answer)
+            except ValueError as problem:
+                print(f"  {problem}. Please try again.", file=sys.stderr)
+
+    def choose(self, candidates: list[ChannelInfo]) -> ChannelInfo:
+        """Let the user pick one of several matching channels."""
+        if not self.interactive:
+            raise AmbiguousChannelError(candidates)
+        print("Several channels match:", file=sys.stderr)
+        for number, candidate in enumerate(candidates, 1):
+            print(f"  {number}. {candidate.label} (id {candidate.id})", file=sys.stderr)
+
+        def pick(text: str) -> ChannelInfo:
+            if not text.isdigit() or not 1 <= int(text) <= len(candidates):
+                raise ValueError(f"enter a number from 1 to {len(candidates)}")
+            return candidates[int(text) - 1]
+
+        return self.ask(f"Choose a channel [1-{len(candidates)}]: ", "--channel", pick)  # type: ignore[return-value]
+
+
+# --- progress and summary ----------------------------------------------------------------------
+
+
+class ProgressReporter:
+    """A tqdm bar on stderr (only on a terminal); failures are always reported on stderr."""
+
+    def __init__(self, show_bar: bool) -> None:
+        self.bar = None
+        self.found = 0
+        self.done = 0
+        if show_bar:
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit=" msg", desc="Scanning", file=sys.stderr, dynamic_ncols=True)
+
+    def _refresh(self) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"pictures {self.done}/{self.found}", refresh=False)
+
+    def message_scanned(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def picture_found(self) -> None:
+        self.found += 1
+        self._refresh()
+
+    def picture_done(self, result: SaveResult) -> None:
+        self.done += 1
+        self._refresh()
+        if result.status == "failed":
+            line = f"failed: {result.filename}: {result.error}"
+            if self.bar is not None:
+                self.bar.write(line, file=sys.stderr)
+            else:
+                print(line, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def format_summary(summary: Summary, channel: ChannelInfo, output_dir: Path) -> str:
+    """The end-of-run report."""
+    megabytes = summary.bytes_downloaded / 1_000_000
+    seconds = max(summary.elapsed_seconds, 1e-9)
+    lines = [
+        "=" * 60,
+        f"Summary for {channel.label}" + (" (interrupted)" if summary.interrupted else ""),
+        f"  Messages scanned:  {summary.messages_scanned}",
+        f"  Pictures found:    {summary.pictures_found}",
+        f"  Downloaded:        {summary.downloaded} ({megabytes:.1f} MB)",
+        f"  Skipped:           {summary.skipped} (already saved)",
+        f"  Errors:            {summary.failed}",
+        f"  Elapsed:           {summary.elapsed_seconds:.1f}s "
+        f"({summary.downloaded / seconds:.1f} pictures/s, {megabytes / seconds:.2f} MB/s)",
+        f"  Folder:            {output_dir}",
+        "=" * 60,
+    ]
+    return "\n".join(lines)
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def _gather(args: argparse.Namespace, settings: Settings, prompter: Prompter) -> tuple[str, str, str | None, float | None, Path]:
+    """Token, channel, guild, days and output folder from flags, environment and prompts, in prompt order."""
+    authorization = authorization_from_env(os.environ)
+    if authorization is None:
+        if not prompter.interactive:
+            raise UsageError("no token: set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env)")
+        authorization = str(prompter.ask("Enter your Discord user token: ", "DISCORD_USER_TOKEN", secret=True))
+    channel = args.channel.strip() if args.channel and args.channel.strip() else None
+    channel = channel or str(prompter.ask("Enter channel ID or name: ", "--channel"))
+    guild = None
+    if not channel.isdigit():
+        guild = args.guild or str(prompter.ask("Enter guild/server name: ", "--guild"))
+    days: float | None = None
+    if args.days is not None:
+        try:
+            days = parse_days(args.days)
+        except ValueError as problem:
+            raise UsageError(f"--days: {problem}") from None
+    elif args.since is None:
+        days = float(
+            prompter.ask(  # type: ignore[arg-type]
+                f"Enter number of days to look back (default: {settings.DEFAULT_DAYS:g}): ",
+                "--days",
+                parse_days,
+                default=f"{settings.DEFAULT_DAYS:g}",
+            )
+        )
+    output = args.output or str(
+        prompter.ask(
+            f"Enter output directory (press Enter for default: {settings.DEFAULT_OUTPUT_DIR}): ",
+            "--output",
+            default=settings.DEFAULT_OUTPUT_DIR,
+        )
+    )
+    return authorization, channel, guild, days, Path(output).expanduser()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse, ask, download, summarise; returns the exit code."""
+    settings = load_settings()
+    args = build_parser(settings).parse_args(argv)
+    if args.demo:
+        from tests.sample_channel import start_demo_server
+
+        server, demo_env = start_demo_server()
+        os.environ.pop("DISCORD_BOT_TOKEN", None)
+        os.environ.update(demo_env)
+        settings = load_settings(env_file=None)
+        args.channel, args.output, args.no_input = demo_env["DEMO_CHANNEL_ID"], args.output or DEMO_OUTPUT_DIR, True
+        print(f"Demo: a fake Discord server runs at {settings.API_BASE}; saving into {args.output}/", file=sys.stderr)
+    try:
+        tz = resolve_timezone(args.timezone or settings.TIMEZONE)
+    except ValueError as problem:
+        raise UsageError(f"--timezone: {problem}") from None
+    if args.days is not None and args.since is not None:
+        raise UsageError("give either --days or --since, not both")
+    try:
+        since = parse_when(args.since, tz) if args.since else None
+        until = parse_when(args.until, tz, end_of_day=True) if args.until else None
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    workers = args.workers if args.workers is not None else settings.MAX_WORKERS
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    prompter = Prompter(interactive=sys.stdin.isatty() and not args.no_input)
+    authorization, channel_text, guild, days, output_dir = _gather(args, settings, prompter)
+    try:
+        start, until = window(days, since, until, datetime.now(timezone.utc))
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"output {output_dir} exists and is not a folder")
+
+    client = DiscordClient(authorization, settings, pool_size=workers + 2)
+    reporter = ProgressReporter(show_bar=sys.stderr.isatty())
+    downloader = DiscordDownloader(client, output_dir, tz, workers=workers, reporter=reporter)
+    try:
+        channel = downloader.resolve_channel(channel_text, guild, choose=prompter.choose)
+        print(f"Downloading pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {output_dir}", file=sys.stderr)
+        summary = downloader.run(channel, start, until)
+    finally:
+        reporter.close()
+        client.close()
+    print(format_summary(summary, channel, output_dir))
+    if summary.interrupted:
+        print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED_PICTURES if summary.failed else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The error boundary: our errors become one line on stderr and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (UsageError, ConfigError, AmbiguousChannelError) as problem:
+        if debug:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except AuthError as problem:
+        if debug:
+            raise
+        print(f"error: {problem}. Set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN in .env.", file=sys.stderr)
+        return EXIT_DISCORD
+    except DiscordError as problem:
+        if debug:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_DISCORD
+    except OSError as problem:
+        if debug:
+            raise
+        print(f"error: {problem.strerror or problem}: {problem.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""Pure functions: snowflakes, message JSON -> picture references, URL and file-name rules."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+DISCORD_EPOCH_MS = 1420070400000  # 2015-01-01T00:00:00Z, discord-api.md §3
+SIGNATURE_PARAMS = frozenset({"ex", "is", "hm"})  # signed CDN URLs, discord-api.md §4
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif")
+CONTENT_TYPE_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/jpg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+    "image/x-ms-bmp": ".bmp",
+    "image/tiff": ".tiff",
+    "image/avif": ".avif",
+}
+MAX_NAME_BYTES = 180
+COMPONENTS_V2_FLAG = 1 << 15  # IS_COMPONENTS_V2, discord-api.md §4
+MEDIA_GALLERY, CONTAINER, SECTION = 12, 17, 9  # component types, DOCS components/reference
+_WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)
+}
+_RESERVED_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_LINK = re.compile(r"https?://[^\s<>\"'`|)\]]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PictureRef:
+    """One picture a message shows, with everything needed to name and fetch it."""
+
+    identity: str  # stable key: attachment id, or URL without signature plus message id
+    url: str
+    fallback_url: str | None
+    original_name: str
+    content_type: str | None
+    expected_size: int | None
+    message_id: int
+    channel_id: str
+    posted_at: datetime
+    kind: str  # attachment, embed, component, link; "forward:" prefix for snapshots
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def suffix_id(self) -> str:
+        """A short, stable token used when this picture's name is already taken."""
+        if self.identity.startswith("attachment:"):
+            return self.identity.split(":", 1)[1]
+        return hashlib.sha1(self.identity.encode()).hexdigest()[:10]
+
+
+# --- snowflakes --------------------------------------------------------------------------
+
+
+def snowflake_to_datetime(snowflake: int | str) -> datetime:
+    """The UTC creation time encoded in a Discord snowflake."""
+    millis = (int(snowflake) >> 22) + DISCORD_EPOCH_MS
+    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+
+
+def datetime_to_snowflake(moment: datetime) -> int:
+    """The smallest snowflake created at `moment` (aware datetimes; naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    millis = int(moment.timestamp() * 1000) - DISCORD_EPOCH_MS
+    return max(millis, 0) << 22
+
+
+# --- URLs and types ----------------------------------------------------------------------
+
+
+def normalize_url(url: str) -> str:
+    """The URL without Discord's expiring signature parameters (`ex`, `is`, `hm`)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in SIGNATURE_PARAMS]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def name_from_url(url: str) -> str:
+    """The last path segment of a URL, percent-decoded ('' when there is none)."""
+    return unquote(PurePosixPath(urlsplit(url).path).name)
+
+
+def extension_of(name: str) -> str:
+    """The lower-case extension of a file name, with its dot ('' when none)."""
+    suffix = PurePosixPath(name).suffix.lower()
+    return suffix if 1 < len(suffix) <= 6 else ""
+
+
+def has_image_extension(name: str) -> bool:
+    """True when the name ends in one of the picture extensions we save."""
+    return extension_of(name) in IMAGE_EXTENSIONS
+
+
+def is_image_content_type(content_type: str | None) -> bool:
+    """True for raster image MIME types (SVG is a document, not a picture)."""
+    if not content_type:
+        return False
+    base = content_type.split(";", 1)[0].strip().lower()
+    return base.startswith("image/") and base != "image/svg+xml"
+
+
+def image_extension_from_magic(head: bytes) -> str | None:
+    """The extension matching a picture's first bytes, or None when they are no picture."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return ".gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return ".bmp"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return ".tiff"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        return ".avif"
+    return None
+
+
+# --- message -> pictures -----------------------------------------------------------------
+
+
+def _as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _attachment_refs(attachments: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
+    for attachment in attachments:
+        name = str(attachment.get("filename") or name_from_url(attachment.get("url", "")))
+        content_type = attachment.get("content_type")
+        if content_type:
+            if not is_image_content_type(content_type):
+                continue
+        elif not has_image_extension(name):
+            continue
+        yield {
+            "identity": f"attachment:{attachment.get('id')}",
+            "url": attachment.get("url") or attachment.get("proxy_url"),
+            "fallback_url": attachment.get("proxy_url"),
+            "original_name": name,
+            "content_type": content_type,
+            "expected_size": _as_int(attachment.get("size")),
+            "kind": "attachment",
+            "width": _as_int(attachment.get("width")),
+            "height": _as_int(attachment.get("height")),
+        }
+
+
+def _media_ref(media: Mapping[str, Any], kind: str, fallback_url: str | None = None) -> dict[str, Any] | None:
+    url = media.get("url") or fallback_url or media.get("proxy_url")
+    if not url or not str(url).startswith(("http://", "https://")):
+        return None
+    name = name_from_url(url)
+    content_type = media.get("content_type")
+    if content_type and not is_image_content_type(content_type):
+        return None
+    attachment_id = media.get("attachment_id")
+    return {
+        "identity": f"attachment:{attachment_id}" if attachment_id else None,
+        "url": url,
+        "fallback_url": media.get("proxy_url"),
+        "original_name": name,
+        "content_type": content_type,
+        "expected_size": None,
+        "kind": kind,
+        "width": _as_int(media.get("width")),
+        "height": _as_int(media.get("height")),
+    }
+
+
+def _embed_refs(embeds: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
+    for embed in embeds:
+        embed_type = embed.get("type")
+        if embed_type == "image":
+            # A bare image link's embed keeps its picture in `thumbnail` (discord-api.md §4).
+            media = embed.get("thumbnail") or embed.get("image") or {}
+            ref = _media_ref(media, "embed", fallback_url=embed.get("url"))
+        elif embed_type in ("rich", "article") and embed.get("image"):
+            ref = _media_ref(embed["image"], "embed")
+        else:
+            ref = None
+        if ref is not None:
+            yield ref
+
+
+def _component_refs(components: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
+    for component in components:
+        if component.get("type") == MEDIA_GALLERY:
+            for item in component.get("items") or []:
+                ref = _media_ref(item.get("media") or {}, "component")
+                if ref is not None and (ref["content_type"] or has_image_extension(ref["original_name"])):
+                    yield ref
+        if component.get("type") in (CONTAINER, SECTION):
+            yield from _component_refs(component.get("components") or [])
+
+
+def _link_refs(content: str) -> Iterable[dict[str, Any]]:
+    for match in _LINK.finditer(content or ""):
+        url = match.group(0).rstrip(".,;:!>*_~")
+        if has_image_extension(urlsplit(url).path):
+            yield {
+                "identity": None,
+                "url": url,
+                "fallback_url": None,
+                "original_name": name_from_url(url),
+                "content_type": None,
+                "expected_size": None,
+                "kind": "link",
+            }
+
+
+def _raw_refs(message: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    yield from _attachment_refs(message.get("attachments") or [])
+    yield from _component_refs(message.get("components") or [])
+    yield from _embed_refs(message.get("embeds") or [])
+    yield from _link_refs(message.get("content") or "")
+
+
+def extract_pictures(message: Mapping[str, Any]) -> list[PictureRef]:
+    """Every picture a message shows, once each, in display order (discord-api.md §4)."""
+    message_id = int(message["id"])
+    posted_at = parse_timestamp(message.get("timestamp")) or snowflake_to_datetime(message_id)
+    raw = list(_raw_refs(message))
+    for snapshot in message.get("message_snapshots") or []:
+        for ref in _raw_refs(snapshot.get("message") or {}):
+            ref["kind"] = f"forward:{ref['kind']}"
+            raw.append(ref)
+    pictures: list[PictureRef] = []
+    seen: set[str] = set()
+    for ref in raw:
+        normalized = normalize_url(ref["url"])
+        identity = ref.pop("identity") or f"url:{normalized}#{message_id}"
+        if normalized in seen or identity in seen:
+            continue
+        seen.update((normalized, identity))
+        pictures.append(
+            PictureRef(
+                identity=identity,
+                message_id=message_id,
+                channel_id=str(message.get("channel_id", "")),
+                posted_at=posted_at,
+                **ref,
+            )
+        )
+    return pictures
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Parse Discord's ISO-8601 `timestamp` field; None when absent or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# --- file names --------------------------------------------------------------------------
+
+
+def _truncate_utf8(text: str, max_bytes: int) -> str:
+    encoded = text.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def sanitize_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """A file name safe on Windows, macOS and Linux: Unicode kept, extension kept, bounded."""
+    name = unicodedata.normalize("NFC", name)
+    name = _RESERVED_CHARS.sub("_", name)
+    name = name.replace("..", "_")
+    name = name.strip(" .")
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 10:
+        stem, ext = name, ""
+    stem = stem.strip(" .")
+    if stem.split(".")[0].upper() in _WINDOWS_DEVICE_NAMES:
+        stem = f"_{stem}"
+    ext_part = f".{ext}" if ext else ""
+    stem = _truncate_utf8(stem, max_bytes - len(ext_part.encode("utf-8"))).rstrip(" .")
+    return f"{stem or 'image'}{ext_part}"
+
+
+def picture_name(ref: PictureRef) -> str:
+    """The original name with a picture extension: from the name, else the content type."""
+    name = ref.original_name or "image"
+    if not has_image_extension(name):
+        content_type = (ref.content_type or "").split(";", 1)[0].strip().lower()
+        name += CONTENT_TYPE_EXTENSIONS.get(content_type, "")
+    return sanitize_filename(name)
+
+
+def build_filename(posted_at: datetime, original_name: str, tz: tzinfo | None) -> str:
+    """`YYYY-MM-DD_HH-MM-SS_originalname.ext` in the given zone (None = local time)."""
+    local = posted_at.astimezone(tz)
+    return f"{local:%Y-%m-%d_%H-%M-%S}_{sanitize_filename(original_name)}"
+
+
+def with_suffix(filename: str, suffix: str) -> str:
+    """`name_<suffix>.ext`: the form a picture takes when its plain name is taken."""
+    stem, dot, ext = filename.rpartition(".")
+    if not dot or not stem:
+        return f"{filename}_{suffix}"
+    return f"{stem}_{suffix}.{ext}"
+
+
+def resolve_timezone(name: str) -> tzinfo | None:
+    """`local` -> None (the system clock), `UTC`, or an IANA zone; ValueError when unknown."""
+    if name.strip().lower() == "local":
+        return None
+    if name.strip().upper() in ("UTC", "Z", "GMT"):
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use local, UTC or a name like Europe/Berlin)") from None

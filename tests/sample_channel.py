@@ -1,0 +1,198 @@
+"""Builders for the fake server's content: pictures, messages, and a mixed sample channel."""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from PIL import Image
+
+from tests.fake_discord import FakeDiscord
+
+DISCORD_EPOCH_MS = 1420070400000
+USER_TOKEN = "fake-user-token-not-real-0123456789"
+BOT_TOKEN = "fake-bot-token-not-real-9876543210"
+GUILD_ID, GUILD_NAME = "1100000000000000001", "数学家炒美股"
+CHANNEL_ID, CHANNEL_NAME = "1100000000000000002", "spx-realtime-aws"
+CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+def make_picture(seed: int, fmt: str = "PNG", size: tuple[int, int] = (6, 4)) -> bytes:
+    """A small, valid picture whose bytes differ for every seed."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size)
+    image.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(size[0] * size[1])])
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def snowflake_at(moment: datetime, sequence: int) -> str:
+    """A snowflake for `moment` with a distinguishing increment."""
+    millis = int(moment.timestamp() * 1000) - DISCORD_EPOCH_MS
+    return str((millis << 22) | (sequence & 0x3FFFFF))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+class MessageFactory:
+    """Makes messages, attachments and hosted files on one fake server."""
+
+    def __init__(self, server: FakeDiscord, channel_id: str) -> None:
+        self.server = server
+        self.channel_id = channel_id
+
+    def attachment(self, filename: str, data: bytes, content_type: str | None = "auto", **extra: Any) -> dict[str, Any]:
+        attachment_id = snowflake_at(datetime.now(timezone.utc), self.server.next_id())
+        if content_type == "auto":
+            content_type = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif"}.get(
+                filename.rsplit(".", 1)[-1].lower(), "application/octet-stream"
+            )
+        url = self.server.add_file(f"attachments/{self.channel_id}/{attachment_id}/{filename}", data, content_type or "", **extra)
+        attachment = {"id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": self.server.media_url(url)}
+        if content_type:
+            attachment["content_type"] = content_type
+        return attachment
+
+    def external(self, path: str, data: bytes, content_type: str = "image/png") -> str:
+        """An image hosted outside Discord (for embeds and links)."""
+        self.server.add_file(path, data, content_type, signed=False)
+        return f"{self.server.base_url}/ext/{path}"
+
+    def message(self, when: datetime, content: str = "", attachments: list[dict[str, Any]] | None = None, embeds: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+        message = {
+            "id": snowflake_at(when, self.server.next_id()),
+            "type": 0,
+            "channel_id": self.channel_id,
+            "author": {"id": "80351110224678912", "username": "signals", "global_name": "Signals", "discriminator": "0"},
+            "content": content,
+            "timestamp": iso(when),
+            "edited_timestamp": None,
+            "attachments": attachments or [],
+            "embeds": embeds or [],
+            "mentions": [],
+            "pinned": False,
+            "tts": False,
+            "flags": 0,
+            "components": [],
+        }
+        message.update(extra)
+        self.server.add_message(message)
+        return message
+
+
+@dataclass(frozen=True)
+class ExpectedPicture:
+    """A picture a run over the 14-day window must save, under its UTC file name."""
+
+    filename: str
+    data: bytes
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d_%H-%M-%S")
+
+
+def setup_server(server: FakeDiscord) -> MessageFactory:
+    """Tokens, the guild and the channel used by most tests."""
+    server.state.user_tokens.add(USER_TOKEN)
+    server.state.bot_tokens.add(BOT_TOKEN)
+    server.add_guild(GUILD_ID, GUILD_NAME)
+    server.add_channel(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)
+    return MessageFactory(server, CHANNEL_ID)
+
+
+def build_sample_channel(server: FakeDiscord, now: datetime, count: int = 300, seed: int = 7) -> list[ExpectedPicture]:
+    """`count` mixed messages over the last 20 days; returns the pictures of the last 14 days."""
+    factory = setup_server(server)
+    rng = random.Random(seed)
+    expected: list[ExpectedPicture] = []
+    start = now - timedelta(days=20)
+    span = (timedelta(days=20) - timedelta(minutes=10)).total_seconds()
+    moments = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
+    edge = now - timedelta(days=14)
+    for number, when in enumerate(moments):
+        when = when.replace(microsecond=rng.randrange(1000) * 1000)
+        if abs((when - edge).total_seconds()) < 600:  # keep clear of the window's edge
+            when += timedelta(minutes=20)
+        inside = when >= edge
+        pictures = _sample_message(factory, rng, number, when)
+        if inside:
+            expected.extend(ExpectedPicture(f"{stamp(when)}_{name}", data) for name, data in pictures)
+    return expected
+
+
+def _sample_message(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[tuple[str, bytes]]:
+    """Posts one message of a kind picked by `number`; returns (expected name, bytes) it shows."""
+    kind = number % 10
+    seed = number * 10
+    if kind in (0, 1):  # a chart upload
+        data = make_picture(seed, "PNG" if kind == 0 else "JPEG")
+        name = f"chart_{number}.{'png' if kind == 0 else 'jpg'}"
+        factory.message(when, f"SPX setup {number}", [factory.attachment(name, data)])
+        return [(name, data)]
+    if kind == 2:  # two pasted screenshots with the same name in one message
+        first, second = make_picture(seed), make_picture(seed + 1)
+        attachments = [factory.attachment("image.png", first), factory.attachment("image.png", second)]
+        factory.message(when, "", attachments)
+        return [("image.png", first), (f"image_{attachments[1]['id']}.png", second)]
+    if kind == 3:  # a bare link, auto-embedded as type image with the picture in thumbnail
+        data = make_picture(seed)
+        url = factory.external(f"charts/level_{number}.png", data)
+        embed = {"type": "image", "url": url, "thumbnail": {"url": url, "proxy_url": url + "?proxy=1", "width": 6, "height": 4}}
+        factory.message(when, f"look {url}", embeds=[embed])
+        return [(f"level_{number}.png", data)]
+    if kind == 4:  # a bot's rich embed: the image counts, the thumbnail does not
+        data, thumb = make_picture(seed), make_picture(seed + 1)
+        image_url = factory.external(f"bot/signal_{number}.png", data)
+        thumb_url = factory.external(f"bot/logo_{number}.png", thumb)
+        embed = {"type": "rich", "title": "Signal", "image": {"url": image_url}, "thumbnail": {"url": thumb_url}}
+        factory.message(when, "", embeds=[embed])
+        return [(f"signal_{number}.png", data)]
+    if kind == 5:  # non-pictures only: a PDF, a video and a gifv embed
+        pdf = factory.attachment(f"report_{number}.pdf", b"%PDF-1.4 fake", "application/pdf")
+        video = factory.attachment(f"clip_{number}.mp4", b"\x00\x00\x00\x18ftypmp42", "video/mp4")
+        gif_still = factory.external(f"tenor/still_{number}.png", make_picture(seed))
+        gifv = {"type": "gifv", "url": "https://tenor.com/x", "thumbnail": {"url": gif_still}, "video": {"url": gif_still + ".mp4"}}
+        factory.message(when, "no pictures here", [pdf, video], embeds=[gifv])
+        return []
+    if kind == 6:  # a forward: the snapshot's attachment counts
+        data = make_picture(seed, "GIF")
+        attachment = factory.attachment(f"forwarded_{number}.gif", data)
+        snapshot = {"message": {"type": 0, "content": "", "attachments": [attachment], "embeds": [], "timestamp": iso(when - timedelta(days=400)), "flags": 0, "components": []}}
+        factory.message(when, "", message_reference={"type": 1, "channel_id": "1", "message_id": "2"}, message_snapshots=[snapshot], flags=16384)
+        return [(f"forwarded_{number}.gif", data)]
+    if kind == 7:  # a reply: the parent's attachment is not this message's picture
+        parent = {"id": "1", "channel_id": factory.channel_id, "content": "", "attachments": [factory.attachment("parent.png", make_picture(seed))], "embeds": []}
+        factory.message(when, "agreed", type=19, referenced_message=parent, message_reference={"type": 0, "message_id": "1"})
+        return []
+    if kind == 8:  # components v2 media gallery, plus a sticker that is not saved
+        data = make_picture(seed)
+        attachment = factory.attachment(f"gallery_{number}.png", data)
+        gallery = {"type": 12, "items": [{"media": {"url": attachment["url"], "proxy_url": attachment["proxy_url"], "content_type": "image/png", "attachment_id": attachment["id"]}}]}
+        factory.message(when, "", components=[{"type": 17, "components": [gallery]}], flags=1 << 15, sticker_items=[{"id": "9", "name": "wave", "format_type": 1}])
+        return [(f"gallery_{number}.png", data)]
+    # kind 9: an image link with a query string and no embed, plus plain text
+    data = make_picture(seed, "WEBP") if rng.random() < 0.5 else make_picture(seed)
+    ext = "webp" if data[:4] == b"RIFF" else "png"
+    url = factory.external(f"links/shot_{number}.{ext}", data, f"image/{ext}")
+    factory.message(when, f"<{url}?size=large>")
+    return [(f"shot_{number}.{ext}", data)]
+
+
+def start_demo_server() -> tuple[FakeDiscord, dict[str, str]]:
+    """A running fake server with a sample channel, and the environment that points at it."""
+    server = FakeDiscord().start()
+    build_sample_channel(server, datetime.now(timezone.utc), count=120)
+    env = {
+        "DISCORD_API_BASE": server.api_base,
+        "DISCORD_USER_TOKEN": USER_TOKEN,
+        "DEMO_CHANNEL_ID": CHANNEL_ID,
+        "RATE_LIMIT_DELAY": "0.02",
+    }
+    return server, env
