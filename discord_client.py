@@ -317,6 +317,8 @@ class DiscordClient:
                 raise
 
     def _fetch_once(self, url: str, part_path: Path, expected_size: int | None, cancel: threading.Event | None) -> FetchResult:
+        status: int | None = None
+        written = 0
         try:
             with self.session.get(url, stream=True, timeout=self.settings.REQUEST_TIMEOUT) as response:
                 status = response.status_code
@@ -327,7 +329,6 @@ class DiscordClient:
                 if status != 200:
                     raise DownloadError(f"HTTP {status} from {urlsplit(url).netloc}", status)
                 declared = response.headers.get("Content-Length")
-                written = 0
                 extension: str | None = None
                 with open(part_path, "wb") as part_file:
                     for chunk in response.iter_content(CHUNK_BYTES):
@@ -341,6 +342,8 @@ class DiscordClient:
                         part_file.write(chunk)
                         written += len(chunk)
         except requests.RequestException as error:
+            if status is not None:
+                raise _Transient(f"connection lost mid-body after {written} bytes", status) from None
             raise _Transient(f"connection failed ({type(error).__name__})", None) from None
         if extension is None:
             raise _Transient("empty body", 200)

@@ -170,9 +170,7 @@ class DiscordDownloader:
         candidates: list[ChannelInfo] = []
         seen_names: list[str] = []
         for found_guild in matched_guilds:
-            channels = [
-                c for c in self.client.list_guild_channels(str(found_guild["id"])) if c.get("type") in TEXT_CHANNEL_TYPES
-            ]
+            channels = [c for c in self.client.list_guild_channels(str(found_guild["id"])) if c.get("type") in TEXT_CHANNEL_TYPES]
             seen_names.extend(str(c.get("name", "")) for c in channels)
             for match in _match_by_name(channels, wanted):
                 candidates.append(

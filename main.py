@@ -110,7 +110,9 @@ class Prompter:
     def __init__(self, interactive: bool) -> None:
         self.interactive = interactive
 
-    def ask(self, prompt: str, flag: str, parse: Callable[[str], object] = str, default: str | None = None, secret: bool = False) -> object:
+    def ask(
+        self, prompt: str, flag: str, parse: Callable[[str], object] = str, default: str | None = None, secret: bool = False
+    ) -> object:
         """Ask until `parse` accepts the answer; empty answers take `default` when there is one."""
         if not self.interactive:
             if default is not None:

@@ -29,9 +29,7 @@ CONTENT_TYPE_EXTENSIONS = {
 MAX_NAME_BYTES = 180
 COMPONENTS_V2_FLAG = 1 << 15  # IS_COMPONENTS_V2, discord-api.md §4
 MEDIA_GALLERY, CONTAINER, SECTION = 12, 17, 9  # component types, DOCS components/reference
-_WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
-    f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)
-}
+_WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)}
 _RESERVED_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _LINK = re.compile(r"https?://[^\s<>\"'`|)\]]+", re.IGNORECASE)
 
@@ -284,8 +282,7 @@ def sanitize_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     """A file name safe on Windows, macOS and Linux: Unicode kept, extension kept, bounded."""
     name = unicodedata.normalize("NFC", name)
     name = _RESERVED_CHARS.sub("_", name)
-    name = name.replace("..", "_")
-    name = name.strip(" .")
+    name = name.strip(" .").replace("..", "_")
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem or len(ext) > 10:
         stem, ext = name, ""

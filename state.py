@@ -60,8 +60,7 @@ class StateStore:
         """Remember a saved picture; committed at once so a crash loses nothing."""
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO pictures (identity, filename, size_bytes, message_id, channel_id)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO pictures (identity, filename, size_bytes, message_id, channel_id) VALUES (?, ?, ?, ?, ?)",
                 (identity, filename, size_bytes, str(message_id), channel_id),
             )
         self._remember(SavedPicture(identity, filename, size_bytes))

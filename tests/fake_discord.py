@@ -130,9 +130,18 @@ class FakeDiscord:
     # --- data -----------------------------------------------------------------------------
 
     def add_guild(self, guild_id: str, name: str) -> None:
-        self.state.guilds[guild_id] = {"id": guild_id, "name": name, "icon": None, "owner": False, "permissions": "0", "features": []}
+        self.state.guilds[guild_id] = {
+            "id": guild_id,
+            "name": name,
+            "icon": None,
+            "owner": False,
+            "permissions": "0",
+            "features": [],
+        }
 
-    def add_channel(self, channel_id: str, name: str, guild_id: str | None = None, channel_type: int = 0, readable: bool = True) -> None:
+    def add_channel(
+        self, channel_id: str, name: str, guild_id: str | None = None, channel_type: int = 0, readable: bool = True
+    ) -> None:
         self.state.channels[channel_id] = {
             "id": channel_id,
             "type": channel_type,
@@ -254,7 +263,9 @@ class _Handler(BaseHTTPRequestHandler):
     def fake(self) -> FakeDiscord:
         return self.server.fake  # type: ignore[attr-defined]
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None, cut_at: int | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None, cut_at: int | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -284,7 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
         kind = "api" if parts.path.startswith("/api/") else "cdn"
         fake = self.fake
         with fake.lock:
-            fake.state.requests.append(RequestRecord(kind, parts.path, query, time.monotonic(), self.headers.get("Authorization")))
+            fake.state.requests.append(
+                RequestRecord(kind, parts.path, query, time.monotonic(), self.headers.get("Authorization"))
+            )
         if fake.state.latency_seconds:
             time.sleep(fake.state.latency_seconds)
         fault = fake.take_fault(parts.path)

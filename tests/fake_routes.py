@@ -29,7 +29,11 @@ def _limit(query: dict[str, str], default: int, maximum: int) -> int | Reply:
         return 400, {
             "message": "Invalid Form Body",
             "code": 50035,
-            "errors": {"limit": {"_errors": [{"code": "NUMBER_TYPE_MAX", "message": f"int value should be less than or equal to {maximum}."}]}},
+            "errors": {
+                "limit": {
+                    "_errors": [{"code": "NUMBER_TYPE_MAX", "message": f"int value should be less than or equal to {maximum}."}]
+                }
+            },
         }
     return int(raw)
 

@@ -54,7 +54,13 @@ class MessageFactory:
                 filename.rsplit(".", 1)[-1].lower(), "application/octet-stream"
             )
         url = self.server.add_file(f"attachments/{self.channel_id}/{attachment_id}/{filename}", data, content_type or "", **extra)
-        attachment = {"id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": self.server.media_url(url)}
+        attachment = {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": self.server.media_url(url),
+        }
         if content_type:
             attachment["content_type"] = content_type
         return attachment
@@ -64,7 +70,14 @@ class MessageFactory:
         self.server.add_file(path, data, content_type, signed=False)
         return f"{self.server.base_url}/ext/{path}"
 
-    def message(self, when: datetime, content: str = "", attachments: list[dict[str, Any]] | None = None, embeds: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    def message(
+        self,
+        when: datetime,
+        content: str = "",
+        attachments: list[dict[str, Any]] | None = None,
+        embeds: list[dict[str, Any]] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         message = {
             "id": snowflake_at(when, self.server.next_id()),
             "type": 0,
@@ -158,24 +171,69 @@ def _sample_message(factory: MessageFactory, rng: random.Random, number: int, wh
         pdf = factory.attachment(f"report_{number}.pdf", b"%PDF-1.4 fake", "application/pdf")
         video = factory.attachment(f"clip_{number}.mp4", b"\x00\x00\x00\x18ftypmp42", "video/mp4")
         gif_still = factory.external(f"tenor/still_{number}.png", make_picture(seed))
-        gifv = {"type": "gifv", "url": "https://tenor.com/x", "thumbnail": {"url": gif_still}, "video": {"url": gif_still + ".mp4"}}
+        gifv = {
+            "type": "gifv",
+            "url": "https://tenor.com/x",
+            "thumbnail": {"url": gif_still},
+            "video": {"url": gif_still + ".mp4"},
+        }
         factory.message(when, "no pictures here", [pdf, video], embeds=[gifv])
         return []
     if kind == 6:  # a forward: the snapshot's attachment counts
         data = make_picture(seed, "GIF")
         attachment = factory.attachment(f"forwarded_{number}.gif", data)
-        snapshot = {"message": {"type": 0, "content": "", "attachments": [attachment], "embeds": [], "timestamp": iso(when - timedelta(days=400)), "flags": 0, "components": []}}
-        factory.message(when, "", message_reference={"type": 1, "channel_id": "1", "message_id": "2"}, message_snapshots=[snapshot], flags=16384)
+        snapshot = {
+            "message": {
+                "type": 0,
+                "content": "",
+                "attachments": [attachment],
+                "embeds": [],
+                "timestamp": iso(when - timedelta(days=400)),
+                "flags": 0,
+                "components": [],
+            }
+        }
+        factory.message(
+            when,
+            "",
+            message_reference={"type": 1, "channel_id": "1", "message_id": "2"},
+            message_snapshots=[snapshot],
+            flags=16384,
+        )
         return [(f"forwarded_{number}.gif", data)]
     if kind == 7:  # a reply: the parent's attachment is not this message's picture
-        parent = {"id": "1", "channel_id": factory.channel_id, "content": "", "attachments": [factory.attachment("parent.png", make_picture(seed))], "embeds": []}
+        parent = {
+            "id": "1",
+            "channel_id": factory.channel_id,
+            "content": "",
+            "attachments": [factory.attachment("parent.png", make_picture(seed))],
+            "embeds": [],
+        }
         factory.message(when, "agreed", type=19, referenced_message=parent, message_reference={"type": 0, "message_id": "1"})
         return []
     if kind == 8:  # components v2 media gallery, plus a sticker that is not saved
         data = make_picture(seed)
         attachment = factory.attachment(f"gallery_{number}.png", data)
-        gallery = {"type": 12, "items": [{"media": {"url": attachment["url"], "proxy_url": attachment["proxy_url"], "content_type": "image/png", "attachment_id": attachment["id"]}}]}
-        factory.message(when, "", components=[{"type": 17, "components": [gallery]}], flags=1 << 15, sticker_items=[{"id": "9", "name": "wave", "format_type": 1}])
+        gallery = {
+            "type": 12,
+            "items": [
+                {
+                    "media": {
+                        "url": attachment["url"],
+                        "proxy_url": attachment["proxy_url"],
+                        "content_type": "image/png",
+                        "attachment_id": attachment["id"],
+                    }
+                }
+            ],
+        }
+        factory.message(
+            when,
+            "",
+            components=[{"type": 17, "components": [gallery]}],
+            flags=1 << 15,
+            sticker_items=[{"id": "9", "name": "wave", "format_type": 1}],
+        )
         return [(f"gallery_{number}.png", data)]
     # kind 9: an image link with a query string and no embed, plus plain text
     data = make_picture(seed, "WEBP") if rng.random() < 0.5 else make_picture(seed)

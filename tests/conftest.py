@@ -1,0 +1,57 @@
+"""Shared fixtures: a running fake Discord server and helpers to run the real program."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from tests.fake_discord import FakeDiscord
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def server() -> Iterator[FakeDiscord]:
+    with FakeDiscord(bucket_limit=5, bucket_window_seconds=0.05) as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(server: FakeDiscord) -> Settings:
+    return Settings(API_BASE=server.api_base, RATE_LIMIT_DELAY=0.0, RETRY_BACKOFF=0.001, REQUEST_TIMEOUT=5.0, MAX_RETRIES=3)
+
+
+def program_env(server: FakeDiscord, **extra: str) -> dict[str, str]:
+    """The environment for running main.py against the fake server (no real tokens leak in)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_")}
+    env.update(
+        DISCORD_API_BASE=server.api_base,
+        RATE_LIMIT_DELAY="0",
+        RETRY_BACKOFF="0.001",
+        REQUEST_TIMEOUT="5",
+        PYTHONPATH=str(ROOT),
+        TZ="UTC",
+    )
+    env.update(extra)
+    return env
+
+
+def run_main(
+    args: list[str], env: dict[str, str], cwd: Path, stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `python main.py` as a user would, stdin not a terminal."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
