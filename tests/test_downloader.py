@@ -1,0 +1,206 @@
+"""DiscordDownloader against the fake server: the picture set, skipping, naming, faults."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from discord_client import DiscordClient, NotFoundError
+from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, Summary
+from state import STATE_FILE_NAME
+from tests.fake_discord import FakeDiscord
+from tests.sample_channel import (
+    CHANNEL_ID,
+    CHANNEL_NAME,
+    GUILD_NAME,
+    USER_TOKEN,
+    build_sample_channel,
+    make_picture,
+    setup_server,
+)
+
+UTC = timezone.utc
+CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
+
+
+def _run(settings: Settings, out: Path, since: datetime, until: datetime | None = None, workers: int = 4) -> Summary:
+    client = DiscordClient(USER_TOKEN, settings)
+    try:
+        return DiscordDownloader(client, out, UTC, workers=workers).run(CHANNEL, since, until)
+    finally:
+        client.close()
+
+
+def _saved(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+
+
+def test_sample_channel_exact_picture_set_then_nothing_twice(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    expected = build_sample_channel(server, now, count=400)
+    out = tmp_path / "out"
+    summary = _run(settings, out, now - timedelta(days=14))
+    assert _saved(out) == {picture.filename: picture.data for picture in expected}
+    assert (summary.downloaded, summary.skipped, summary.failed) == (len(expected), 0, 0)
+    assert (out / STATE_FILE_NAME).is_file()
+    cdn_before = len(server.cdn_requests())
+    again = _run(settings, out, now - timedelta(days=14))
+    assert (again.downloaded, again.skipped, again.failed) == (0, len(expected), 0)
+    assert len(server.cdn_requests()) == cdn_before  # the second run sends no CDN request
+    assert server.state.violations == 0
+
+
+def test_file_time_is_the_message_time(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    posted = datetime(2026, 11, 20, 9, 30, 15, 250000, tzinfo=UTC)
+    factory.message(posted, "", [factory.attachment("chart.png", make_picture(1))])
+    _run(settings, tmp_path, posted - timedelta(hours=1))
+    saved = tmp_path / "2026-11-20_09-30-15_chart.png"
+    assert saved.stat().st_mtime == pytest.approx(posted.timestamp(), abs=0.01)
+
+
+def test_folder_made_before_the_state_file_is_recognised(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    posted = datetime.now(UTC) - timedelta(hours=2)
+    data = make_picture(5)
+    factory.message(posted, "", [factory.attachment("old.png", data)])
+    name = f"{posted:%Y-%m-%d_%H-%M-%S}_old.png"
+    (tmp_path / name).write_bytes(data)
+    summary = _run(settings, tmp_path, posted - timedelta(hours=1))
+    assert (summary.downloaded, summary.skipped) == (0, 1)
+    assert server.cdn_requests() == []
+
+
+def test_same_name_same_second_both_survive_with_stable_names(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    posted = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    first, second, third = make_picture(1), make_picture(2), make_picture(3)
+    factory.message(posted, "", [factory.attachment("unknown.png", first)])
+    late = factory.attachment("unknown.png", second)
+    factory.message(posted + timedelta(milliseconds=300), "", [late])
+    foreign = tmp_path / f"{posted:%Y-%m-%d_%H-%M-%S}_image.png"
+    foreign.write_bytes(b"a file of the user's, not from Discord")
+    third_att = factory.attachment("image.png", third)
+    factory.message(posted + timedelta(milliseconds=600), "", [third_att])
+    _run(settings, tmp_path, posted - timedelta(minutes=1))
+    stamp = f"{posted:%Y-%m-%d_%H-%M-%S}"
+    names = {
+        f"{stamp}_unknown.png": first,
+        f"{stamp}_unknown_{late['id']}.png": second,
+        f"{stamp}_image_{third_att['id']}.png": third,
+        foreign.name: b"a file of the user's, not from Discord",
+    }
+    assert _saved(tmp_path) == names
+    # Same names on a fresh run into a new folder.
+    fresh = tmp_path / "fresh"
+    _run(settings, fresh, posted - timedelta(minutes=1))
+    assert set(_saved(fresh)) == {f"{stamp}_unknown.png", f"{stamp}_unknown_{late['id']}.png", f"{stamp}_image.png"}
+
+
+def test_recoverable_faults_lose_nothing(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    posted = datetime.now(UTC) - timedelta(hours=3)
+    pictures = {f"p{n}.png": make_picture(n) for n in range(8)}
+    for offset, (name, data) in enumerate(pictures.items()):
+        factory.message(posted + timedelta(seconds=offset), "", [factory.attachment(name, data)])
+    for name, faults in zip(
+        pictures, [("500",), ("drop",), ("truncate",), ("html",), ("429",), ("502", "truncate"), ("drop", "html"), ()]
+    ):
+        server.fail_next(name, *faults)
+    server.fail_next("/messages", "502", "drop")
+    server.force_429(2)
+    summary = _run(settings, tmp_path, posted - timedelta(minutes=1))
+    assert (summary.downloaded, summary.failed) == (8, 0)
+    assert sorted(n.split("_", 2)[2] for n in _saved(tmp_path)) == sorted(pictures)
+    assert server.state.violations == 0
+
+
+def test_permanent_failure_counts_error_leaves_no_file_and_run_goes_on(
+    server: FakeDiscord, settings: Settings, tmp_path: Path
+) -> None:
+    factory = setup_server(server)
+    posted = datetime.now(UTC) - timedelta(hours=3)
+    factory.message(posted, "", [factory.attachment("broken.png", make_picture(1))])
+    factory.message(posted + timedelta(seconds=1), "", [factory.attachment("fine.png", make_picture(2))])
+    server.fail_next("broken.png", *["html"] * 8)  # 4 tries of the URL, 4 of the proxy URL
+    summary = _run(settings, tmp_path, posted - timedelta(minutes=1))
+    assert (summary.downloaded, summary.failed) == (1, 1)
+    assert [n.split("_", 2)[2] for n in _saved(tmp_path)] == ["fine.png"]
+    assert "not a picture" in (summary.failures[0].error or "")
+    assert not list(tmp_path.glob("*.part"))
+    # The failure is retried on the next run and then succeeds.
+    again = _run(settings, tmp_path, posted - timedelta(minutes=1))
+    assert (again.downloaded, again.skipped, again.failed) == (1, 1, 0)
+
+
+def test_falls_back_to_proxy_url(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    posted = datetime.now(UTC) - timedelta(hours=1)
+    factory.message(posted, "", [factory.attachment("p.png", make_picture(1))])
+    server.fail_next("/cdn/", "404")
+    summary = _run(settings, tmp_path, posted - timedelta(minutes=1))
+    assert summary.downloaded == 1
+    assert [r.path.split("/")[1] for r in server.cdn_requests()] == ["cdn", "media"]
+
+
+def test_extension_from_magic_bytes_when_nothing_else_tells(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    posted = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    url = factory.external("gallery/chart", make_picture(1, "JPEG"), "application/octet-stream")
+    factory.message(
+        posted, "", components=[{"type": 12, "items": [{"media": {"url": url + "?format=x", "content_type": "image/*"}}]}]
+    )
+    _run(settings, tmp_path, posted - timedelta(minutes=1))
+    assert list(_saved(tmp_path)) == [f"{posted:%Y-%m-%d_%H-%M-%S}_chart.jpg"]
+
+
+def test_many_workers_many_same_second_collisions(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    posted = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    datas = [make_picture(100 + n) for n in range(60)]
+    for n in range(0, 60, 3):
+        factory.message(posted + timedelta(milliseconds=n), "", [factory.attachment("image.png", d) for d in datas[n : n + 3]])
+    server.force_429(3)
+    for n in range(0, 60, 7):
+        server.fail_next(f"/{n}", "drop")
+    summary = _run(settings, tmp_path, posted - timedelta(minutes=1), workers=16)
+    assert (summary.downloaded, summary.failed) == (60, 0)
+    assert sorted(_saved(tmp_path).values()) == sorted(datas)
+    assert server.state.violations == 0
+
+
+def test_resolve_channel_by_guild_and_name(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    setup_server(server)
+    server.add_guild("1100000000000000009", "Other Server")
+    server.add_channel("1100000000000000010", "general", "1100000000000000009")
+    server.add_channel("1100000000000000011", "General", "1100000000000000009")
+    server.add_channel("1100000000000000012", "voice-chat", "1100000000000000009", channel_type=2)
+    server.add_channel("1100000000000000013", "stuff", "1100000000000000009", channel_type=4)
+    downloader = DiscordDownloader(DiscordClient(USER_TOKEN, settings), tmp_path, UTC)
+    assert downloader.resolve_channel("#spx-realtime-aws", GUILD_NAME).id == CHANNEL_ID
+    assert downloader.resolve_channel("SPX-Realtime-AWS", GUILD_NAME.upper()).id == CHANNEL_ID
+    assert downloader.resolve_channel(CHANNEL_ID).name == CHANNEL_NAME
+    assert downloader.resolve_channel("general", "other server").id == "1100000000000000010"  # exact wins
+    with pytest.raises(AmbiguousChannelError, match="several channels match"):
+        downloader.resolve_channel("GENERAL", "Other Server")
+    assert downloader.resolve_channel("GENERAL", "Other Server", choose=lambda c: c[1]).id == "1100000000000000011"
+    with pytest.raises(NotFoundError, match="no channel named 'stuff'.*its channels: General, general, voice-chat"):
+        downloader.resolve_channel("stuff", "Other Server")
+    with pytest.raises(NotFoundError, match="no server named 'Nope'; your servers: Other Server, 数学家炒美股"):
+        downloader.resolve_channel("general", "Nope")
+
+
+def test_stale_part_files_are_removed(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    setup_server(server)
+    (tmp_path / "2026-01-01_00-00-00_x.png.part").write_bytes(b"half")
+    _run(settings, tmp_path, datetime.now(UTC) - timedelta(days=1))
+    assert not list(tmp_path.glob("*.part"))
+    assert os.listdir(tmp_path) == [STATE_FILE_NAME] or set(os.listdir(tmp_path)) <= {
+        STATE_FILE_NAME,
+        f"{STATE_FILE_NAME}-wal",
+        f"{STATE_FILE_NAME}-shm",
+    }
