@@ -122,7 +122,7 @@ def _match_by_name(items: Sequence[dict[str, Any]], wanted: str) -> list[dict[st
 
 
 def _name_list(names: Sequence[str]) -> str:
-    shown = sorted(set(names), key=str.casefold)
+    shown = sorted(set(names), key=lambda name: (name.casefold(), name))
     text = ", ".join(shown[:40]) if shown else "none"
     return f"{text}, …" if len(shown) > 40 else text
 
