@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,8 @@ def settings(server: FakeDiscord) -> Settings:
 
 def program_env(server: FakeDiscord, **extra: str) -> dict[str, str]:
     """The environment for running main.py against the fake server (no real tokens leak in)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_")}
+    settings_names = {field.name for field in fields(Settings)}
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_") and key not in settings_names}
     env.update(
         DISCORD_API_BASE=server.api_base,
         RATE_LIMIT_DELAY="0",
