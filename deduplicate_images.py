@@ -1,0 +1,403 @@
+"""Remove re-posted pictures: same pHash and same size on the same date -> keep the earliest.
+
+scan -> bucket -> hash -> group -> choose -> copy -> report. Only files that share a bucket
+(date and size) with another file are read; byte-identical files share one hash computation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+from dedup_report import DuplicatePair, statistics_text, summary_text
+
+PICTURE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
+DEFAULT_SOURCE = "spx-realtime-aws"
+DEFAULT_OUTPUT = "spx-realtime-aws-clean"
+_NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})_")
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """A picture in the source folder, with the time its name carries (None when undated)."""
+
+    name: str
+    size: int
+    taken_at: datetime | None
+    path: Path = field(compare=False, default=Path())
+
+
+@dataclass
+class DedupResult:
+    """Groups and decisions of one run."""
+
+    kept: list[ImageFile]
+    removed: list[tuple[ImageFile, ImageFile]]  # (removed, kept for its group)
+    groups: int
+    hashes: dict[str, str | None]
+    group_of: dict[str, int]
+    unreadable: list[str]
+
+    @property
+    def pairs(self) -> list[DuplicatePair]:
+        """(removed, kept) pairs of dated files with removed - kept in seconds."""
+        return [
+            DuplicatePair(removed.name, kept.name, (removed.taken_at - kept.taken_at).total_seconds())
+            for removed, kept in self.removed
+            if removed.taken_at is not None and kept.taken_at is not None
+        ]
+
+
+# --- pure rules ------------------------------------------------------------------------------
+
+
+def parse_name_time(name: str) -> datetime | None:
+    """The time in a `YYYY-MM-DD_HH-MM-SS_...` name, or None."""
+    match = _NAME_TIME.match(name)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(f"{match.group(1)} {match.group(2)}:{match.group(3)}:{match.group(4)}", "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def keeper_order(image: ImageFile) -> tuple[int, datetime, str]:
+    """Earliest first; ties (and undated files) in file-name order."""
+    return (image.taken_at is None, image.taken_at or datetime.min, image.name)
+
+
+def _split_by_gap(images: Sequence[ImageFile], window_seconds: float) -> list[list[ImageFile]]:
+    """Chains of time-sorted files whose neighbours are at most `window_seconds` apart."""
+    chains: list[list[ImageFile]] = []
+    for image in sorted(images, key=keeper_order):
+        if chains and (image.taken_at - chains[-1][-1].taken_at).total_seconds() <= window_seconds:  # type: ignore[operator]
+            chains[-1].append(image)
+        else:
+            chains.append([image])
+    return chains
+
+
+def candidate_buckets(images: Iterable[ImageFile], window_seconds: float | None, exact: bool) -> list[list[ImageFile]]:
+    """Sets of files that may hold duplicates; a file alone in its bucket never needs hashing.
+
+    Exact mode buckets by (date, size); near mode (exact=False) by date only. With a window,
+    dated files are chained by time instead of split by calendar date. Undated files form
+    their own buckets.
+    """
+    by_key: dict[tuple[object, ...], list[ImageFile]] = defaultdict(list)
+    for image in images:
+        period = None if window_seconds is not None or image.taken_at is None else image.taken_at.date()
+        by_key[(image.taken_at is not None, period, image.size if exact else None)].append(image)
+    buckets: list[list[ImageFile]] = []
+    for (dated, _, _), members in by_key.items():
+        if window_seconds is not None and dated:
+            buckets.extend(_split_by_gap(members, window_seconds))
+        else:
+            buckets.append(sorted(members, key=keeper_order))
+    return [bucket for bucket in buckets if len(bucket) >= 2]
+
+
+def hamming(hash_a: str, hash_b: str) -> int:
+    """Bits that differ between two hex pHashes."""
+    return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")
+
+
+def group_bucket(
+    bucket: Sequence[ImageFile], hashes: dict[str, str | None], window_seconds: float | None, max_distance: int
+) -> list[list[ImageFile]]:
+    """Duplicate groups inside one bucket, keeper first; files without a hash stay alone."""
+    ordered = sorted(bucket, key=keeper_order)
+    groups: list[list[ImageFile]] = []
+    open_groups: dict[str, list[list[ImageFile]]] = defaultdict(list)
+    for image in ordered:
+        image_hash = hashes.get(image.name)
+        if image_hash is None:
+            groups.append([image])
+            continue
+        home = None
+        candidates = open_groups[image_hash] if max_distance == 0 else [g for key in open_groups for g in open_groups[key]]
+        for group in candidates:
+            keeper_hash = hashes[group[0].name]
+            if max_distance == 0 and image.size != group[0].size:
+                continue
+            if hamming(keeper_hash, image_hash) > max_distance:  # type: ignore[arg-type]
+                continue
+            if window_seconds is not None and image.taken_at is not None and group[-1].taken_at is not None:
+                if (image.taken_at - group[-1].taken_at).total_seconds() > window_seconds:
+                    continue
+            home = group
+            break
+        if home is None:
+            home = [image]
+            groups.append(home)
+            open_groups[image_hash].append(home)
+        else:
+            home.append(image)
+    return groups
+
+
+def decide(
+    images: Sequence[ImageFile],
+    hashes: dict[str, str | None],
+    window_seconds: float | None,
+    max_distance: int,
+    unreadable: Sequence[str] = (),
+) -> DedupResult:
+    """Group every file, keep the earliest of each group."""
+    buckets = candidate_buckets(images, window_seconds, exact=max_distance == 0)
+    in_bucket = {image.name for bucket in buckets for image in bucket}
+    groups = [[image] for image in images if image.name not in in_bucket]
+    for bucket in buckets:
+        groups.extend(group_bucket(bucket, hashes, window_seconds, max_distance))
+    groups.sort(key=lambda group: keeper_order(group[0]))
+    kept: list[ImageFile] = []
+    removed: list[tuple[ImageFile, ImageFile]] = []
+    group_of: dict[str, int] = {}
+    duplicate_groups = 0
+    for group in groups:
+        keeper = group[0]
+        kept.append(keeper)
+        if len(group) > 1:
+            duplicate_groups += 1
+            for image in group:
+                group_of[image.name] = duplicate_groups
+            removed.extend((image, keeper) for image in group[1:])
+    return DedupResult(kept, removed, duplicate_groups, dict(hashes), group_of, list(unreadable))
+
+
+# --- I/O -------------------------------------------------------------------------------------
+
+
+def scan(source: Path) -> tuple[list[ImageFile], int]:
+    """The pictures directly in `source` (by extension) and the count of other files."""
+    images: list[ImageFile] = []
+    ignored = 0
+    for entry in os.scandir(source):
+        if not entry.is_file() or entry.name.startswith("."):
+            continue
+        if os.path.splitext(entry.name)[1].lower() in PICTURE_EXTENSIONS:
+            images.append(ImageFile(entry.name, entry.stat().st_size, parse_name_time(entry.name), Path(entry.path)))
+        else:
+            ignored += 1
+    images.sort(key=lambda image: image.name)
+    return images, ignored
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "blake2b").hexdigest()
+
+
+def _phash(path: Path) -> str | None:
+    import imagehash
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return str(imagehash.phash(image))
+    except Exception:  # Pillow raises many types for broken files; all mean "unreadable"
+        return None
+
+
+def compute_hashes(
+    buckets: Sequence[Sequence[ImageFile]], workers: int, progress: Callable[[int], None] | None = None
+) -> tuple[dict[str, str | None], list[str]]:
+    """pHash of every file in a bucket; byte-identical files share one computation."""
+    members = [image for bucket in buckets for image in bucket]
+    hashes: dict[str, str | None] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        digests = dict(zip([image.name for image in members], pool.map(lambda image: _digest(image.path), members)))
+        first_of_digest: dict[str, ImageFile] = {}
+        for image in members:
+            first_of_digest.setdefault(digests[image.name], image)
+        by_digest: dict[str, str | None] = {}
+        for digest, image_hash in zip(first_of_digest, pool.map(lambda image: _phash(image.path), first_of_digest.values())):
+            by_digest[digest] = image_hash
+            if progress is not None:
+                progress(1)
+    for image in members:
+        hashes[image.name] = by_digest[digests[image.name]]
+    unreadable = sorted(name for name, image_hash in hashes.items() if image_hash is None)
+    return hashes, unreadable
+
+
+def place(image: ImageFile, output: Path, link: bool) -> bool:
+    """Copy (or hard-link) a kept file into `output`; False when an equal-size copy is there."""
+    target = output / image.name
+    if target.is_file() and target.stat().st_size == image.size:
+        return False
+    part = output / f"{image.name}.part"
+    try:
+        if link:
+            try:
+                part.unlink(missing_ok=True)
+                os.link(image.path, part)
+            except OSError:  # another file system, or links not allowed: copy instead
+                shutil.copy2(image.path, part)
+        else:
+            shutil.copy2(image.path, part)
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return True
+
+
+def write_report(path: Path, images: Sequence[ImageFile], result: DedupResult) -> None:
+    """Every file with its group, decision, keeper, hash, size and time difference (JSON or CSV)."""
+    keeper_of = {removed.name: kept for removed, kept in result.removed}
+    rows = []
+    for image in images:
+        kept = keeper_of.get(image.name)
+        difference = None
+        if kept is not None and image.taken_at is not None and kept.taken_at is not None:
+            difference = (image.taken_at - kept.taken_at).total_seconds()
+        rows.append(
+            {
+                "file": image.name,
+                "group": result.group_of.get(image.name, ""),
+                "status": "removed" if kept is not None else "kept",
+                "kept_file": kept.name if kept is not None else image.name,
+                "phash": result.hashes.get(image.name) or "",
+                "size": image.size,
+                "difference_seconds": difference if difference is not None else "",
+            }
+        )
+    part = path.with_name(path.name + ".part")
+    with open(part, "w", newline="", encoding="utf-8") as handle:
+        if path.suffix.lower() == ".json":
+            json.dump(rows, handle, indent=1, ensure_ascii=False)
+        else:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["file"])
+            writer.writeheader()
+            writer.writerows(rows)
+    os.replace(part, path)
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The flags of deduplicate_images.py."""
+    parser = _Parser(description="Copy one picture of each group of re-posts (same pHash and size, same date) to a clean folder.")
+    parser.add_argument(
+        "--source", default=DEFAULT_SOURCE, help=f"folder with the downloaded pictures (default {DEFAULT_SOURCE})"
+    )
+    parser.add_argument("--output", default=DEFAULT_OUTPUT, help=f"folder for the unique pictures (default {DEFAULT_OUTPUT})")
+    parser.add_argument("--dry-run", action="store_true", help="report only, copy nothing")
+    parser.add_argument("--report", type=Path, help="write every file's decision to FILE.json or FILE.csv")
+    parser.add_argument("--link", action="store_true", help="hard-link instead of copying (copies across file systems)")
+    parser.add_argument(
+        "--window", type=float, metavar="SECONDS", help="group re-posts at most SECONDS apart instead of by calendar date"
+    )
+    parser.add_argument(
+        "--max-distance",
+        type=int,
+        default=0,
+        metavar="N",
+        help="near duplicates: pHash distance up to N, any size (decodes every dated file)",
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="threads for reading and hashing")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _check_args(args: argparse.Namespace) -> tuple[Path, Path]:
+    source, output = Path(args.source).expanduser(), Path(args.output).expanduser()
+    if not source.is_dir():
+        raise UsageError(f"source folder {source} does not exist")
+    resolved_source, resolved_output = source.resolve(), output.resolve()
+    if resolved_output == resolved_source or resolved_source in resolved_output.parents:
+        raise UsageError("--output must not be the source folder or inside it")
+    if args.window is not None and not args.window >= 0:
+        raise UsageError("--window must be a number of seconds, 0 or more")
+    if args.max_distance < 0 or args.max_distance > 64:
+        raise UsageError("--max-distance must be between 0 and 64")
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.report is not None and args.report.suffix.lower() not in (".json", ".csv"):
+        raise UsageError("--report must end in .json or .csv")
+    return source, output
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Scan, decide, copy, report; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    source, output = _check_args(args)
+    images, ignored = scan(source)
+    buckets = candidate_buckets(images, args.window, exact=args.max_distance == 0)
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(len(bucket) for bucket in buckets), desc="Hashing", unit=" file", file=sys.stderr)
+    hashes, unreadable = compute_hashes(buckets, args.workers, bar.update if bar is not None else None)
+    if bar is not None:
+        bar.close()
+    for name in unreadable:
+        print(f"warning: cannot read {name} as a picture; kept as unique", file=sys.stderr)
+    result = decide(images, hashes, args.window, args.max_distance, unreadable)
+    copied = 0
+    if not args.dry_run:
+        output.mkdir(parents=True, exist_ok=True)
+        copied = sum(place(image, output, args.link) for image in result.kept)
+    if args.report is not None:
+        write_report(args.report, images, result)
+    print(summary_text(len(images), len(result.kept), len(result.removed), result.groups))
+    print()
+    print(statistics_text(result.pairs))
+    notes = [f"{ignored} other files ignored"] if ignored else []
+    if args.dry_run:
+        notes.append("dry run: nothing was copied")
+    elif copied < len(result.kept):
+        notes.append(f"{len(result.kept) - copied} unique pictures were already in {output}")
+    if notes:
+        print("\nNote: " + "; ".join(notes) + ".")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The error boundary: one line on stderr and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        print("\nInterrupted; the source folder is unchanged.", file=sys.stderr)
+        return 130
+    except UsageError as problem:
+        if debug:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except OSError as problem:
+        if debug:
+            raise
+        print(f"error: {problem.strerror or problem}: {problem.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
