@@ -27,6 +27,7 @@ from dedup_report import DuplicatePair, statistics_text, summary_text
 PICTURE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 DEFAULT_SOURCE = "spx-realtime-aws"
 DEFAULT_OUTPUT = "spx-realtime-aws-clean"
+DUPLICATE_MARK = "same-bytes:"  # stands in for a pHash when only byte-identical files compete
 _NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})_")
 
 
@@ -112,7 +113,9 @@ def candidate_buckets(images: Iterable[ImageFile], window_seconds: float | None,
 
 
 def hamming(hash_a: str, hash_b: str) -> int:
-    """Bits that differ between two hex pHashes."""
+    """Bits that differ between two hex pHashes (0 for equal stand-ins of byte-identical files)."""
+    if hash_a == hash_b:
+        return 0
     return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")
 
 
@@ -203,6 +206,7 @@ def _digest(path: Path) -> str:
 
 
 def _phash(path: Path) -> str | None:
+    """The pHash as hex, or None when the file cannot be decoded."""
     import imagehash
     from PIL import Image
 
@@ -213,24 +217,50 @@ def _phash(path: Path) -> str | None:
         return None
 
 
-def compute_hashes(
-    buckets: Sequence[Sequence[ImageFile]], workers: int, progress: Callable[[int], None] | None = None
-) -> tuple[dict[str, str | None], list[str]]:
-    """pHash of every file in a bucket; byte-identical files share one computation."""
+def _decodes(path: Path) -> bool:
+    """True when the picture decodes fully (all pHash needs to succeed on byte-identical files)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+        return True
+    except Exception:
+        return False
+
+
+def compute_hashes(buckets: Sequence[Sequence[ImageFile]], workers: int, progress: Callable[[int], None] | None = None) -> tuple[dict[str, str | None], list[str]]:
+    """pHash of every file in a bucket, or None when unreadable; byte-identical files share one computation.
+
+    A bucket whose files are all byte-identical needs no pHash at all: they are duplicates as soon
+    as the content decodes, so it is only decoded (DUPLICATE_MARK stands in for the hash).
+    """
     members = [image for bucket in buckets for image in bucket]
-    hashes: dict[str, str | None] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         digests = dict(zip([image.name for image in members], pool.map(lambda image: _digest(image.path), members)))
-        first_of_digest: dict[str, ImageFile] = {}
-        for image in members:
-            first_of_digest.setdefault(digests[image.name], image)
+        needs_phash: dict[str, Path] = {}
+        needs_decode: dict[str, Path] = {}
+        for bucket in buckets:
+            contents = {digests[image.name]: image.path for image in bucket}
+            target = needs_phash if len(contents) > 1 else needs_decode
+            for digest, path in contents.items():
+                target.setdefault(digest, path)
+        for digest in needs_phash:
+            needs_decode.pop(digest, None)
+        jobs = [(digest, path, True) for digest, path in needs_phash.items()] + [(digest, path, False) for digest, path in needs_decode.items()]
+
+        def work(job: tuple[str, Path, bool]) -> str | None:
+            digest, path, full = job
+            if full:
+                return _phash(path)
+            return f"{DUPLICATE_MARK}{digest}" if _decodes(path) else None
+
         by_digest: dict[str, str | None] = {}
-        for digest, image_hash in zip(first_of_digest, pool.map(lambda image: _phash(image.path), first_of_digest.values())):
+        for (digest, _, _), image_hash in zip(jobs, pool.map(work, jobs)):
             by_digest[digest] = image_hash
             if progress is not None:
                 progress(1)
-    for image in members:
-        hashes[image.name] = by_digest[digests[image.name]]
+    hashes = {image.name: by_digest[digests[image.name]] for image in members}
     unreadable = sorted(name for name, image_hash in hashes.items() if image_hash is None)
     return hashes, unreadable
 
@@ -257,6 +287,12 @@ def place(image: ImageFile, output: Path, link: bool) -> bool:
     return True
 
 
+def _hash_for_report(image_hash: str | None) -> str:
+    if image_hash is None:
+        return ""
+    return "byte-identical copies, not hashed" if image_hash.startswith(DUPLICATE_MARK) else image_hash
+
+
 def write_report(path: Path, images: Sequence[ImageFile], result: DedupResult) -> None:
     """Every file with its group, decision, keeper, hash, size and time difference (JSON or CSV)."""
     keeper_of = {removed.name: kept for removed, kept in result.removed}
@@ -272,7 +308,7 @@ def write_report(path: Path, images: Sequence[ImageFile], result: DedupResult) -
                 "group": result.group_of.get(image.name, ""),
                 "status": "removed" if kept is not None else "kept",
                 "kept_file": kept.name if kept is not None else image.name,
-                "phash": result.hashes.get(image.name) or "",
+                "phash": _hash_for_report(result.hashes.get(image.name)),
                 "size": image.size,
                 "difference_seconds": difference if difference is not None else "",
             }
@@ -363,7 +399,8 @@ def run(argv: list[str] | None = None) -> int:
     copied = 0
     if not args.dry_run:
         output.mkdir(parents=True, exist_ok=True)
-        copied = sum(place(image, output, args.link) for image in result.kept)
+        with ThreadPoolExecutor(max_workers=args.workers) as pool:
+            copied = sum(pool.map(lambda image: place(image, output, args.link), result.kept))
     if args.report is not None:
         write_report(args.report, images, result)
     print(summary_text(len(images), len(result.kept), len(result.removed), result.groups))
