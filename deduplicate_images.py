@@ -229,7 +229,9 @@ def _decodes(path: Path) -> bool:
         return False
 
 
-def compute_hashes(buckets: Sequence[Sequence[ImageFile]], workers: int, progress: Callable[[int], None] | None = None) -> tuple[dict[str, str | None], list[str]]:
+def compute_hashes(
+    buckets: Sequence[Sequence[ImageFile]], workers: int, progress: Callable[[int], None] | None = None
+) -> tuple[dict[str, str | None], list[str]]:
     """pHash of every file in a bucket, or None when unreadable; byte-identical files share one computation.
 
     A bucket whose files are all byte-identical needs no pHash at all: they are duplicates as soon
@@ -247,7 +249,9 @@ def compute_hashes(buckets: Sequence[Sequence[ImageFile]], workers: int, progres
                 target.setdefault(digest, path)
         for digest in needs_phash:
             needs_decode.pop(digest, None)
-        jobs = [(digest, path, True) for digest, path in needs_phash.items()] + [(digest, path, False) for digest, path in needs_decode.items()]
+        jobs = [(digest, path, True) for digest, path in needs_phash.items()] + [
+            (digest, path, False) for digest, path in needs_decode.items()
+        ]
 
         def work(job: tuple[str, Path, bool]) -> str | None:
             digest, path, full = job

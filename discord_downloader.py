@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -24,6 +25,7 @@ from pictures import (
 )
 from state import StateStore
 
+PREFETCH_MESSAGES = 200  # two pages: the next request is under way while this page is planned
 TEXT_CHANNEL_TYPES = {0: "text", 2: "voice", 5: "announcement", 10: "thread", 11: "thread", 12: "thread", 13: "stage"}
 
 
@@ -125,6 +127,42 @@ def _name_list(names: Sequence[str]) -> str:
     shown = sorted(set(names), key=lambda name: (name.casefold(), name))
     text = ", ".join(shown[:40]) if shown else "none"
     return f"{text}, …" if len(shown) > 40 else text
+
+
+_END = object()
+
+
+def prefetched(items: Iterator[Any], depth: int, stop: threading.Event) -> Iterator[Any]:
+    """Run `items` in a background thread, up to `depth` ahead, so the next page is fetched
+    while this one is planned. Exceptions reach the consumer; `stop` ends the producer."""
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(error)
+
+    threading.Thread(target=produce, name="paging", daemon=True).start()
+    while True:
+        item = buffer.get()
+        if item is _END:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 class DiscordDownloader:
@@ -286,7 +324,8 @@ class DiscordDownloader:
         after_snowflake = datetime_to_snowflake(since) - 1
         before_snowflake = datetime_to_snowflake(until) if until is not None else None
         try:
-            for message in self.client.iter_messages(channel.id, after_snowflake, before_snowflake):
+            messages = self.client.iter_messages(channel.id, after_snowflake, before_snowflake)
+            for message in prefetched(messages, PREFETCH_MESSAGES, self.cancel):
                 summary.messages_scanned += 1
                 self.reporter.message_scanned()
                 for ref in extract_pictures(message):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 STATE_FILE_NAME = ".discordpicextract.sqlite3"
+COMMIT_EVERY = 200  # records per transaction: a commit costs a disk sync, paging must not wait on it
+COMMIT_SECONDS = 2.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pictures (
@@ -41,6 +44,8 @@ class StateStore:
         self._db.executescript(_SCHEMA)
         self._by_identity: dict[str, SavedPicture] = {}
         self._by_name: dict[str, str] = {}
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
         for identity, filename, size_bytes in self._db.execute("SELECT identity, filename, size_bytes FROM pictures"):
             self._remember(SavedPicture(identity, filename, size_bytes))
 

@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -97,14 +98,18 @@ def generate(folder: Path, files: int, fmt: str, size: tuple[int, int], seed: in
 
 def timed(command: list[str]) -> tuple[float, int, str]:
     """Wall seconds, peak RSS in MB and stdout of one child process."""
+    peak_file = Path(tempfile.mkstemp(prefix="peak-")[1])
+    command = [command[0], str(ROOT / "tests" / "peak_rss.py"), str(peak_file), *command[1:]]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     stdout = process.stdout.read() if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
+    status = process.wait()
     elapsed = time.perf_counter() - started
+    peak_mb = int(peak_file.read_text() or 0) // 1024
+    peak_file.unlink()
     if status != 0:
-        raise SystemExit(f"{command[1]} failed with status {status}")
-    return elapsed, usage.ru_maxrss // 1024, stdout
+        raise SystemExit(f"{command[3]} failed with status {status}")
+    return elapsed, peak_mb, stdout
 
 
 def report_part(stdout: str) -> str:
