@@ -16,6 +16,8 @@ REQUEST_TIMEOUT = 30.0
 TIMEZONE = "local"
 MAX_WORKERS = 8
 RETRY_BACKOFF = 1.0  # first back-off after a 5xx or dropped connection, doubled each retry
+CDN_BASE = "https://cdn.discordapp.com"  # stickers, discord-api.md §4
+MEDIA_BASE = "https://media.discordapp.net"
 
 
 class ConfigError(Exception):
@@ -35,10 +37,12 @@ class Settings:
     TIMEZONE: str = TIMEZONE
     MAX_WORKERS: int = MAX_WORKERS
     RETRY_BACKOFF: float = RETRY_BACKOFF
+    CDN_BASE: str = CDN_BASE
+    MEDIA_BASE: str = MEDIA_BASE
 
 
 # The API root is the one setting whose variable carries a prefix: it is a public interface.
-ENV_NAMES = {"API_BASE": "DISCORD_API_BASE"}
+ENV_NAMES = {"API_BASE": "DISCORD_API_BASE", "CDN_BASE": "DISCORD_CDN_BASE", "MEDIA_BASE": "DISCORD_MEDIA_BASE"}
 _MINIMUMS = {
     "DEFAULT_DAYS": 0.0,
     "MAX_RETRIES": 0,
@@ -83,6 +87,9 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
     if not api_base.startswith(("http://", "https://")):
         raise ConfigError(f"DISCORD_API_BASE={api_base!r} must start with http:// or https://")
     overrides["API_BASE"] = api_base.rstrip("/")
+    for name in ("CDN_BASE", "MEDIA_BASE"):
+        if name in overrides:
+            overrides[name] = str(overrides[name]).rstrip("/")
     return Settings(**overrides)
 
 

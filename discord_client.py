@@ -13,11 +13,15 @@ from urllib.parse import urlsplit
 import requests
 
 from config import Settings
-from pictures import image_extension_from_magic
+from pictures import media_extension_from_magic
+from rate_limits import RateLimiter, retry_after_seconds
 
 USER_AGENT = "DiscordBot (https://github.com/discordpicextract/discordpicextract, 1.0)"
 PAGE_LIMIT = 100  # the most Get Channel Messages returns, discord-api.md §2
 MAX_RATE_LIMIT_WAITS = 10  # 429s tolerated for one call before we give up
+SEARCH_NOT_READY = 110000  # 202 "Index not yet available", discord-api.md §5
+THREAD_SEARCH_PAGE = 25  # threads/search limit, discord-api.md §6
+THREAD_SEARCH_MAX_OFFSET = 9975
 CHUNK_BYTES = 64 * 1024
 
 
@@ -44,96 +48,14 @@ class ApiError(DiscordError):
 class DownloadError(Exception):
     """One picture could not be fetched; the run goes on."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, expired: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.expired = expired
 
 
 class Cancelled(Exception):
     """The run was interrupted while a body was streaming."""
-
-
-@dataclass
-class _Bucket:
-    remaining: int | None = None
-    reset_at: float = 0.0
-
-
-class RateLimiter:
-    """Thread-safe waits for Discord's per-bucket, global and 429 limits (discord-api.md §5)."""
-
-    def __init__(self, min_interval_seconds: float, clock: Callable[[], float], sleep: Callable[[float], None]):
-        self.min_interval_seconds = min_interval_seconds
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._global_until = 0.0
-        self._last_api_call = float("-inf")
-        self._route_bucket: dict[str, str] = {}
-        self._buckets: dict[str, _Bucket] = {}
-
-    def _bucket_key(self, route: str) -> str:
-        return self._route_bucket.get(route, route)
-
-    def acquire(self, route: str, is_api: bool) -> None:
-        """Block until a request on `route` may be sent, then reserve it."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                bucket = self._buckets.setdefault(self._bucket_key(route), _Bucket())
-                ready_at = self._global_until
-                if bucket.remaining == 0 and bucket.reset_at > now:
-                    ready_at = max(ready_at, bucket.reset_at)
-                if is_api:
-                    ready_at = max(ready_at, self._last_api_call + self.min_interval_seconds)
-                if ready_at <= now:
-                    if bucket.remaining is not None and bucket.reset_at > now:
-                        bucket.remaining = max(bucket.remaining - 1, 0)
-                    if is_api:
-                        self._last_api_call = now
-                    return
-                wait_seconds = ready_at - now
-            self._sleep(wait_seconds)
-
-    def update(self, route: str, headers: Mapping[str, str]) -> None:
-        """Learn the bucket state from X-RateLimit-* response headers."""
-        bucket_hash = headers.get("X-RateLimit-Bucket")
-        remaining = headers.get("X-RateLimit-Remaining")
-        reset_after = headers.get("X-RateLimit-Reset-After")
-        with self._lock:
-            if bucket_hash:
-                major = route.split(" ", 1)[-1]
-                self._route_bucket[route] = f"{bucket_hash}:{major}"
-            bucket = self._buckets.setdefault(self._bucket_key(route), _Bucket())
-            try:
-                if remaining is not None and reset_after is not None:
-                    bucket.remaining = int(remaining)
-                    bucket.reset_at = self._clock() + float(reset_after)
-            except ValueError:
-                pass
-
-    def block(self, route: str, seconds: float, is_global: bool) -> None:
-        """After a 429: nobody (global) or nobody on this bucket sends for `seconds`."""
-        with self._lock:
-            until = self._clock() + seconds
-            if is_global:
-                self._global_until = max(self._global_until, until)
-            else:
-                bucket = self._buckets.setdefault(self._bucket_key(route), _Bucket())
-                bucket.remaining = 0
-                bucket.reset_at = max(bucket.reset_at, until)
-
-
-def retry_after_seconds(headers: Mapping[str, str], body: Any) -> float:
-    """How long a 429 asks us to wait: the body's `retry_after`, else `Retry-After`, else 1 s."""
-    if isinstance(body, dict):
-        value = body.get("retry_after")
-        if isinstance(value, (int, float)) and value >= 0:
-            return float(value)
-    try:
-        return max(float(headers.get("Retry-After", "1")), 0.0)
-    except ValueError:
-        return 1.0
 
 
 def _json_or_none(response: requests.Response) -> Any:
@@ -190,10 +112,17 @@ class DiscordClient:
 
     # --- API ---------------------------------------------------------------------------
 
-    def api(self, path: str, params: Mapping[str, Any] | None = None, *, what: str = "") -> Any:
-        """GET an API path and return its JSON; the only way this program calls the API."""
+    @property
+    def is_bot(self) -> bool:
+        """True when the token is a bot token."""
+        return self._authorization.startswith("Bot ")
+
+    def api(
+        self, path: str, params: Mapping[str, Any] | None = None, *, what: str = "", method: str = "GET", json_body: Any = None
+    ) -> Any:
+        """Call an API path and return its JSON; the only way this program calls the API."""
         url = f"{self.settings.API_BASE}{path}"
-        route = f"GET {path}"
+        route = f"{method} {path}"
         what = what or path
         failures = 0
         rate_limited = 0
@@ -201,9 +130,11 @@ class DiscordClient:
             self.limiter.acquire(route, is_api=True)
             self.api_calls += 1
             try:
-                response = self.session.get(
+                response = self.session.request(
+                    method,
                     url,
                     params=params,
+                    json=json_body,
                     headers={"Authorization": self._authorization},
                     timeout=self.settings.REQUEST_TIMEOUT,
                 )
@@ -221,6 +152,13 @@ class DiscordClient:
                     raise ApiError(f"Discord sent a response that is not JSON for {what}")
                 return body
             body = _json_or_none(response)
+            if status == 202 and isinstance(body, dict) and body.get("code") == SEARCH_NOT_READY:
+                # The search index is still being built: wait as asked (discord-api.md §5).
+                rate_limited += 1
+                if rate_limited > MAX_RATE_LIMIT_WAITS:
+                    raise ApiError(f"Discord's search index for {what} is not ready; try again later")
+                self._sleep(retry_after_seconds(response.headers, body))
+                continue
             if status == 429:
                 rate_limited += 1
                 if rate_limited > MAX_RATE_LIMIT_WAITS:
@@ -261,6 +199,50 @@ class DiscordClient:
         """Every channel of a guild (`GET /guilds/{id}/channels`)."""
         return self.api(f"/guilds/{guild_id}/channels", what=f"the channels of server {guild_id}")
 
+    def get_message(self, channel_id: str, message_id: int) -> dict[str, Any] | None:
+        """One message with fresh URLs (`around=<id>&limit=1`; user tokens cannot GET a message)."""
+        page = self.api(f"/channels/{channel_id}/messages", {"around": str(message_id), "limit": 1}, what=f"message {message_id}")
+        return next((message for message in page if int(message["id"]) == message_id), None)
+
+    def refresh_urls(self, urls: list[str]) -> dict[str, str]:
+        """Fresh signed URLs for expired attachment links (`POST /attachments/refresh-urls`)."""
+        body = self.api("/attachments/refresh-urls", method="POST", json_body={"attachment_urls": urls}, what="expired links")
+        return {item["original"]: item["refreshed"] for item in (body or {}).get("refreshed_urls", []) if item.get("refreshed")}
+
+    def iter_thread_search(self, channel_id: str) -> Iterator[dict[str, Any]]:
+        """Threads of a channel, most recently active first (`threads/search`, user tokens)."""
+        offset = 0
+        while offset <= THREAD_SEARCH_MAX_OFFSET:
+            params = {"sort_by": "last_message_time", "sort_order": "desc", "limit": THREAD_SEARCH_PAGE, "offset": offset}
+            page = self.api(f"/channels/{channel_id}/threads/search", params, what=f"the threads of channel {channel_id}")
+            threads = page.get("threads") or []
+            yield from threads
+            if not page.get("has_more") or not threads:
+                return
+            offset += len(threads)
+
+    def list_active_threads(self, guild_id: str) -> list[dict[str, Any]]:
+        """Every active thread of a guild (`GET /guilds/{id}/threads/active`, bot tokens)."""
+        return (
+            self.api(f"/guilds/{guild_id}/threads/active", what=f"the active threads of server {guild_id}").get("threads") or []
+        )
+
+    def iter_archived_public_threads(self, channel_id: str) -> Iterator[dict[str, Any]]:
+        """Archived public threads, most recently archived first, paged by `before`."""
+        before: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 100} | ({"before": before} if before else {})
+            page = self.api(
+                f"/channels/{channel_id}/threads/archived/public", params, what=f"the archived threads of channel {channel_id}"
+            )
+            threads = page.get("threads") or []
+            yield from threads
+            if not page.get("has_more") or not threads:
+                return
+            before = (threads[-1].get("thread_metadata") or {}).get("archive_timestamp")
+            if not before:
+                return
+
     def iter_messages(self, channel_id: str, after_snowflake: int, before_snowflake: int | None) -> Iterator[dict[str, Any]]:
         """Messages with after < id < before, oldest first, paged forward with `after`."""
         cursor = after_snowflake
@@ -290,6 +272,7 @@ class DiscordClient:
         part_path: Path,
         expected_size: int | None,
         cancel: threading.Event | None = None,
+        allow_video: bool = False,
     ) -> FetchResult:
         """Stream a picture into `part_path` and check it; retries, then DownloadError."""
         route = f"CDN {urlsplit(url).netloc}"
@@ -300,7 +283,7 @@ class DiscordClient:
                 raise Cancelled()
             self.limiter.acquire(route, is_api=False)
             try:
-                return self._fetch_once(url, part_path, expected_size, cancel)
+                return self._fetch_once(url, part_path, expected_size, cancel, allow_video)
             except _RateLimited as limited:
                 rate_limited += 1
                 if rate_limited > MAX_RATE_LIMIT_WAITS:
@@ -316,7 +299,9 @@ class DiscordClient:
                 part_path.unlink(missing_ok=True)
                 raise
 
-    def _fetch_once(self, url: str, part_path: Path, expected_size: int | None, cancel: threading.Event | None) -> FetchResult:
+    def _fetch_once(
+        self, url: str, part_path: Path, expected_size: int | None, cancel: threading.Event | None, allow_video: bool
+    ) -> FetchResult:
         status: int | None = None
         written = 0
         try:
@@ -327,7 +312,8 @@ class DiscordClient:
                 if status >= 500 or status == 408:
                     raise _Transient(f"HTTP {status} from {urlsplit(url).netloc}", status)
                 if status != 200:
-                    raise DownloadError(f"HTTP {status} from {urlsplit(url).netloc}", status)
+                    expired = b"no longer available" in response.raw.read(200, decode_content=True)
+                    raise DownloadError(f"HTTP {status} from {urlsplit(url).netloc}", status, expired=expired)
                 declared = response.headers.get("Content-Length")
                 extension: str | None = None
                 with open(part_path, "wb") as part_file:
@@ -335,7 +321,7 @@ class DiscordClient:
                         if cancel is not None and cancel.is_set():
                             raise Cancelled()
                         if extension is None:
-                            extension = image_extension_from_magic(chunk[:16])
+                            extension = media_extension_from_magic(chunk[:16], allow_video)
                             if extension is None:
                                 kind = response.headers.get("Content-Type", "unknown type")
                                 raise _Transient(f"not a picture ({kind}) from {urlsplit(url).netloc}", status)

@@ -1,4 +1,4 @@
-"""DiscordDownloader: resolve a channel, walk its messages, plan and save pictures."""
+"""DiscordDownloader: resolve channels, walk messages and threads, plan and save pictures."""
 
 from __future__ import annotations
 
@@ -6,52 +6,42 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
-from discord_client import Cancelled, DiscordClient, DownloadError, NotFoundError
+from channels import FORUM_TYPES, THREAD_PARENT_TYPES, AmbiguousChannelError, ChannelInfo, ChannelResolver, output_folder
+from discord_client import AccessError, Cancelled, DiscordClient, DiscordError, DownloadError, NotFoundError
 from pictures import (
+    DEFAULT_KINDS,
     PictureRef,
     build_filename,
     datetime_to_snowflake,
     extract_pictures,
-    has_image_extension,
+    has_media_extension,
+    normalize_url,
     picture_name,
+    signed_url_expired,
     with_suffix,
 )
-from state import StateStore
+from state import IndexWriter, StateStore
+
+__all__ = ["AmbiguousChannelError", "ChannelInfo", "DiscordDownloader", "SaveResult", "Summary", "output_folder"]
 
 PREFETCH_MESSAGES = 200  # two pages: the next request is under way while this page is planned
-TEXT_CHANNEL_TYPES = {0: "text", 2: "voice", 5: "announcement", 10: "thread", 11: "thread", 12: "thread", 13: "stage"}
+INTENT_SAMPLE = 100  # messages a bot must see empty before we call the intent missing
+INTENT_HELP = (
+    "this bot receives messages without content: it lacks the MESSAGE_CONTENT intent. Turn on "
+    "'Message Content Intent' in the Discord Developer Portal (your application -> Bot -> "
+    "Privileged Gateway Intents), then run again"
+)
 
 
-@dataclass(frozen=True)
-class ChannelInfo:
-    """The channel we download from."""
-
-    id: str
-    name: str
-    guild_id: str | None = None
-    guild_name: str | None = None
-
-    @property
-    def label(self) -> str:
-        """`#name (server)` for messages to the user."""
-        where = f" in {self.guild_name}" if self.guild_name else ""
-        return f"#{self.name}{where}"
-
-
-class AmbiguousChannelError(Exception):
-    """A name matched several channels; the caller must choose."""
-
-    def __init__(self, candidates: Sequence[ChannelInfo]) -> None:
-        names = ", ".join(f"{c.label} (id {c.id})" for c in candidates)
-        super().__init__(f"several channels match: {names}; pass the channel ID instead")
-        self.candidates = list(candidates)
+class MissingIntentError(DiscordError):
+    """A bot without the MESSAGE_CONTENT intent gets empty messages."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +50,10 @@ class SaveResult:
 
     ref: PictureRef
     filename: str
-    status: str  # downloaded, skipped, failed
+    status: str  # downloaded, skipped, failed, planned (dry run)
     size_bytes: int = 0
     error: str | None = None
+    refreshed: bool = False
 
 
 @dataclass
@@ -74,6 +65,10 @@ class Summary:
     downloaded: int = 0
     skipped: int = 0
     failed: int = 0
+    planned: int = 0
+    refreshed: int = 0
+    threads_scanned: int = 0
+    threads_skipped: int = 0
     bytes_downloaded: int = 0
     elapsed_seconds: float = 0.0
     interrupted: bool = False
@@ -81,11 +76,14 @@ class Summary:
 
     def add(self, result: SaveResult) -> None:
         """Count one finished picture."""
+        self.refreshed += result.refreshed
         if result.status == "downloaded":
             self.downloaded += 1
             self.bytes_downloaded += result.size_bytes
         elif result.status == "skipped":
             self.skipped += 1
+        elif result.status == "planned":
+            self.planned += 1
         else:
             self.failed += 1
             self.failures.append(result)
@@ -100,6 +98,8 @@ class Reporter(Protocol):
 
     def picture_done(self, result: SaveResult) -> None: ...
 
+    def note(self, text: str) -> None: ...
+
 
 class NullReporter:
     """Shows nothing."""
@@ -113,20 +113,14 @@ class NullReporter:
     def picture_done(self, result: SaveResult) -> None:
         pass
 
-
-def _match_by_name(items: Sequence[dict[str, Any]], wanted: str) -> list[dict[str, Any]]:
-    """Exact name matches, else case-insensitive ones."""
-    exact = [item for item in items if item.get("name") == wanted]
-    if exact:
-        return exact
-    folded = wanted.casefold()
-    return [item for item in items if str(item.get("name", "")).casefold() == folded]
+    def note(self, text: str) -> None:
+        pass
 
 
-def _name_list(names: Sequence[str]) -> str:
-    shown = sorted(set(names), key=lambda name: (name.casefold(), name))
-    text = ", ".join(shown[:40]) if shown else "none"
-    return f"{text}, …" if len(shown) > 40 else text
+def is_empty_message(message: dict[str, Any]) -> bool:
+    """A normal message with nothing in it: how Discord sends them to bots without the intent."""
+    fields = ("content", "attachments", "embeds", "components", "message_snapshots", "sticker_items")
+    return message.get("type", 0) in (0, 19) and not any(message.get(name) for name in fields)
 
 
 _END = object()
@@ -166,7 +160,7 @@ def prefetched(items: Iterator[Any], depth: int, stop: threading.Event) -> Itera
 
 
 class DiscordDownloader:
-    """Saves the pictures of one channel's time window into a folder."""
+    """Saves the pictures of a channel's time window, with its threads, into a folder."""
 
     def __init__(
         self,
@@ -176,56 +170,34 @@ class DiscordDownloader:
         *,
         workers: int = 8,
         reporter: Reporter | None = None,
+        kinds: frozenset[str] = DEFAULT_KINDS,
+        threads: bool = True,
+        dry_run: bool = False,
     ) -> None:
         self.client = client
         self.output_dir = output_dir
         self.tz = tz
         self.workers = max(1, workers)
         self.reporter: Reporter = reporter or NullReporter()
+        self.kinds = kinds
+        self.threads = threads
+        self.dry_run = dry_run
         self.cancel = threading.Event()
         self.summary = Summary()
+        self.channels = ChannelResolver(client, self.reporter)
+        self._channel_names: dict[str, str] = {}
+        self._intent_sample = 0
+        self._content_seen = False
 
-    # --- channel resolution -------------------------------------------------------------
+    # --- channels (see channels.py) ---------------------------------------------------------
 
-    def resolve_channel(
-        self,
-        channel: str,
-        guild: str | None = None,
-        choose: Callable[[list[ChannelInfo]], ChannelInfo] | None = None,
-    ) -> ChannelInfo:
-        """A numeric ID via `GET /channels/{id}`; a name via the guild list and its channels."""
-        channel = channel.strip()
-        if channel.isdigit():
-            found = self.client.get_channel(channel)
-            return ChannelInfo(id=str(found["id"]), name=str(found.get("name") or channel), guild_id=found.get("guild_id"))
-        if not guild:
-            raise NotFoundError(f"channel {channel!r} is a name: give its server too (--guild)")
-        guilds = self.client.list_guilds()
-        matched_guilds = _match_by_name(guilds, guild.strip())
-        if not matched_guilds:
-            raise NotFoundError(f"no server named {guild!r}; your servers: {_name_list([g.get('name', '') for g in guilds])}")
-        wanted = channel.removeprefix("#").strip()
-        candidates: list[ChannelInfo] = []
-        seen_names: list[str] = []
-        for found_guild in matched_guilds:
-            channels = [c for c in self.client.list_guild_channels(str(found_guild["id"])) if c.get("type") in TEXT_CHANNEL_TYPES]
-            seen_names.extend(str(c.get("name", "")) for c in channels)
-            for match in _match_by_name(channels, wanted):
-                candidates.append(
-                    ChannelInfo(
-                        id=str(match["id"]),
-                        name=str(match.get("name")),
-                        guild_id=str(found_guild["id"]),
-                        guild_name=str(found_guild.get("name")),
-                    )
-                )
-        if not candidates:
-            raise NotFoundError(f"no channel named {channel!r} in {guild!r}; its channels: {_name_list(seen_names)}")
-        if len(candidates) == 1:
-            return candidates[0]
-        if choose is None:
-            raise AmbiguousChannelError(candidates)
-        return choose(candidates)
+    def resolve_channels(self, *args: Any, **kwargs: Any) -> list[ChannelInfo]:
+        """See ChannelResolver.resolve_channels."""
+        return self.channels.resolve_channels(*args, **kwargs)
+
+    def resolve_channel(self, *args: Any, **kwargs: Any) -> ChannelInfo:
+        """See ChannelResolver.resolve_channel."""
+        return self.channels.resolve_channel(*args, **kwargs)
 
     # --- planning (main thread only) ------------------------------------------------------
 
@@ -250,7 +222,9 @@ class DiscordDownloader:
                 size = path.stat().st_size
                 if path.is_file() and size > 0 and ref.expected_size in (None, size):
                     # A folder saved before the state file existed: recognised by name and size.
-                    state.record(ref.identity, name, size, ref.message_id, ref.channel_id)
+                    if not self.dry_run:
+                        state.record(ref.identity, name, size, ref.message_id, ref.channel_id)
+                        self._index_row(ref, name)
                     return SaveResult(ref, name, "skipped", size)
                 continue
             reserved[name.casefold()] = ref.identity
@@ -259,21 +233,49 @@ class DiscordDownloader:
 
     # --- saving (worker threads) ------------------------------------------------------------
 
+    def _fresh_url(self, ref: PictureRef) -> str | None:
+        """A new signed URL for an expired attachment link: refresh-urls, else re-fetch the message."""
+        try:
+            fresh = self.client.refresh_urls([ref.url]).get(ref.url)
+            if fresh:
+                return fresh
+        except DiscordError:
+            pass
+        try:
+            message = self.client.get_message(ref.channel_id, ref.message_id)
+        except DiscordError:
+            return None
+        for candidate in extract_pictures(
+            message or {"id": ref.message_id}, self.kinds, self.client.settings.CDN_BASE, self.client.settings.MEDIA_BASE
+        ):
+            if candidate.identity == ref.identity and candidate.url != ref.url:
+                return candidate.url
+        return None
+
+    def _fetch(self, ref: PictureRef, part: Path) -> tuple[Any, bool]:
+        """Fetch with the fallbacks: a fresh URL when the signed link expired, then `proxy_url`."""
+        try:
+            return self.client.fetch_to_file(ref.url, part, ref.expected_size, self.cancel, ref.is_video), False
+        except DownloadError as failure:
+            error = failure
+        # Discord's own word ("no longer available") counts too: the local clock may be off.
+        if error.status in (403, 404) and "ex=" in ref.url and (error.expired or signed_url_expired(ref.url, time.time())):
+            fresh = self._fresh_url(ref)
+            if fresh is not None:
+                return self.client.fetch_to_file(fresh, part, ref.expected_size, self.cancel, ref.is_video), True
+        if ref.fallback_url and ref.fallback_url != ref.url and not signed_url_expired(ref.fallback_url, time.time()):
+            return self.client.fetch_to_file(ref.fallback_url, part, None, self.cancel, ref.is_video), False
+        raise error
+
     def _save(self, ref: PictureRef, filename: str) -> SaveResult:
         """Fetch one picture into `filename.part`, check it, move it into place."""
         part = self.output_dir / f"{filename}.part"
-        urls = [ref.url] + ([ref.fallback_url] if ref.fallback_url and ref.fallback_url != ref.url else [])
-        error: DownloadError | None = None
-        for attempt, url in enumerate(urls):
-            try:
-                fetched = self.client.fetch_to_file(url, part, ref.expected_size if attempt == 0 else None, self.cancel)
-                break
-            except DownloadError as failure:
-                error = failure
-        else:
-            return SaveResult(ref, filename, "failed", error=str(error))
         try:
-            if not has_image_extension(filename):
+            fetched, refreshed = self._fetch(ref, part)
+        except DownloadError as failure:
+            return SaveResult(ref, filename, "failed", error=str(failure))
+        try:
+            if not has_media_extension(filename):
                 filename += fetched.extension
             target = self.output_dir / filename
             os.replace(part, target)
@@ -282,27 +284,118 @@ class DiscordDownloader:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        return SaveResult(ref, filename, "downloaded", fetched.size_bytes)
+        return SaveResult(ref, filename, "downloaded", fetched.size_bytes, refreshed=refreshed)
 
     # --- the run --------------------------------------------------------------------------
 
-    def _finish(self, result: SaveResult, state: StateStore, summary: Summary) -> None:
+    def _index_row(self, ref: PictureRef, filename: str) -> None:
+        self._index.append(
+            [
+                filename,
+                ref.posted_at.astimezone(timezone.utc).isoformat(),
+                ref.message_id,
+                self._channel_names.get(ref.channel_id, ref.channel_id),
+                ref.author,
+                ref.text,
+                normalize_url(ref.url),
+                ref.width or "",
+                ref.height or "",
+            ]
+        )
+
+    def _finish(self, result: SaveResult) -> None:
+        state, ref = self._state, result.ref
         if result.status == "downloaded":
-            state.record(result.ref.identity, result.filename, result.size_bytes, result.ref.message_id, result.ref.channel_id)
-        summary.add(result)
+            state.record(ref.identity, result.filename, result.size_bytes, ref.message_id, ref.channel_id)
+            self._index_row(ref, result.filename)
+        if result.status in ("downloaded", "skipped") and not self.dry_run:
+            state.clear_failure(ref.identity)
+        elif result.status == "failed":
+            state.add_failure(ref.identity, ref.message_id, ref.channel_id)
+        self.summary.add(result)
         self.reporter.picture_done(result)
 
-    def _drain(self, pending: set[Future[SaveResult]], state: StateStore, summary: Summary, keep: int) -> None:
+    def _drain(self, keep: int) -> None:
         """Wait until at most `keep` downloads are in flight, recording the finished ones."""
-        while len(pending) > keep:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        while len(self._pending) > keep:
+            done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
             for future in done:
-                pending.discard(future)
+                self._pending.discard(future)
                 try:
                     result = future.result()
                 except Cancelled:
                     continue
-                self._finish(result, state, summary)
+                self._finish(result)
+
+    def _handle(self, ref: PictureRef) -> None:
+        """Plan one picture; save it now, later (a worker), or never (already there)."""
+        self.summary.pictures_found += 1
+        self.reporter.picture_found()
+        planned = self._plan(ref, self._state, self._reserved)
+        if isinstance(planned, SaveResult):
+            self._finish(planned)
+        elif self.dry_run:
+            self._finish(SaveResult(ref, planned, "planned", ref.expected_size or 0))
+        else:
+            self._pending.add(self._executor.submit(self._save, ref, planned))
+            # The queue between paging and saving is bounded, so memory does not grow with the channel.
+            self._drain(keep=self.workers * 2 - 1)
+
+    def _check_intent(self, message: dict[str, Any] | None) -> None:
+        """Raise MissingIntentError when a bot has seen only empty messages (discord-api.md §1)."""
+        if not self.client.is_bot or self._content_seen:
+            return
+        if message is not None:
+            if message.get("type", 0) not in (0, 19):
+                return
+            if not is_empty_message(message):
+                self._content_seen = True
+                return
+            self._intent_sample += 1
+            if self._intent_sample < INTENT_SAMPLE:
+                return
+        if self._intent_sample:
+            raise MissingIntentError(INTENT_HELP)
+
+    def _run_source(self, source: ChannelInfo, after: int, before: int | None) -> None:
+        """Retry last run's failures, then page the source from where the last run stopped."""
+        state = self._state
+        self._channel_names[source.id] = source.label
+        key = f"{source.id}|{','.join(sorted(self.kinds))}"
+        coverage = state.coverage(key)
+        start = coverage[1] if coverage and coverage[0] <= after < coverage[1] else after
+        for identity, message_id in state.failures(source.id).items():
+            if message_id <= after or (before is not None and message_id >= before):
+                continue
+            message = self.client.get_message(source.id, message_id)
+            retried = (
+                [
+                    ref
+                    for ref in extract_pictures(
+                        message, self.kinds, self.client.settings.CDN_BASE, self.client.settings.MEDIA_BASE
+                    )
+                    if ref.identity == identity
+                ]
+                if message
+                else []
+            )
+            if not retried and not self.dry_run:
+                state.clear_failure(identity)  # the message or picture is gone
+            for ref in retried:
+                self._handle(ref)
+        last_id = start
+        messages = self.client.iter_messages(source.id, start, before)
+        for message in prefetched(messages, PREFETCH_MESSAGES, self.cancel):
+            self.summary.messages_scanned += 1
+            self.reporter.message_scanned()
+            self._check_intent(message)
+            for ref in extract_pictures(message, self.kinds, self.client.settings.CDN_BASE, self.client.settings.MEDIA_BASE):
+                self._handle(ref)
+            last_id = int(message["id"])
+        self._drain(keep=0)
+        self._check_intent(None)
+        if not self.dry_run:
+            state.set_coverage(key, coverage[0] if start != after and coverage else after, last_id)
 
     def remove_stale_parts(self) -> None:
         """Delete `.part` files a killed earlier run left behind."""
@@ -310,49 +403,58 @@ class DiscordDownloader:
             part.unlink(missing_ok=True)
 
     def run(self, channel: ChannelInfo, since: datetime, until: datetime | None = None) -> Summary:
-        """Save every picture posted in [since, until) in the channel; Ctrl-C stops cleanly."""
+        """Save every picture posted in [since, until) in the channel and its threads."""
         started = time.monotonic()
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        self.remove_stale_parts()
+        if not self.dry_run:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            self.remove_stale_parts()
         summary = self.summary = Summary()
-        state = StateStore(self.output_dir)
-        reserved: dict[str, str] = {}
-        pending: set[Future[SaveResult]] = set()
-        executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="download")
-        # The queue between paging and saving is bounded, so memory does not grow with the channel.
-        max_pending = self.workers * 2
-        after_snowflake = datetime_to_snowflake(since) - 1
-        before_snowflake = datetime_to_snowflake(until) if until is not None else None
+        self._state = StateStore(self.output_dir, read_only=self.dry_run or not self.output_dir.is_dir())
+        self._index = _NoIndex() if self.dry_run else IndexWriter(self.output_dir)
+        self._reserved: dict[str, str] = {}
+        self._pending: set[Future[SaveResult]] = set()
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="download")
+        after = datetime_to_snowflake(since) - 1
+        before = datetime_to_snowflake(until) if until is not None else None
         try:
-            messages = self.client.iter_messages(channel.id, after_snowflake, before_snowflake)
-            for message in prefetched(messages, PREFETCH_MESSAGES, self.cancel):
-                summary.messages_scanned += 1
-                self.reporter.message_scanned()
-                for ref in extract_pictures(message):
-                    summary.pictures_found += 1
-                    self.reporter.picture_found()
-                    planned = self._plan(ref, state, reserved)
-                    if isinstance(planned, SaveResult):
-                        self._finish(planned, state, summary)
-                        continue
-                    pending.add(executor.submit(self._save, ref, planned))
-                    self._drain(pending, state, summary, keep=max_pending - 1)
-            self._drain(pending, state, summary, keep=0)
+            if channel.type not in FORUM_TYPES:
+                self._run_source(channel, after, before)
+            if self.threads and channel.type in THREAD_PARENT_TYPES:
+                for thread in self.channels.thread_sources(channel, since):
+                    try:
+                        self._run_source(thread, after, before)
+                        summary.threads_scanned += 1
+                    except (AccessError, NotFoundError) as problem:
+                        summary.threads_skipped += 1
+                        self.reporter.note(f"skipped thread {thread.label}: {problem}")
+            self._check_intent(None)
         except KeyboardInterrupt:
             summary.interrupted = True
             self.cancel.set()
-            for future in pending:
+            for future in self._pending:
                 future.cancel()
-            pending = {future for future in pending if not future.cancelled()}
-            self._drain(pending, state, summary, keep=0)
+            self._pending = {future for future in self._pending if not future.cancelled()}
+            self._drain(keep=0)
         except Exception:
             # Paging failed: let the downloads in flight finish and be recorded, then report.
-            self._drain(pending, state, summary, keep=0)
+            self._drain(keep=0)
             raise
         finally:
             self.cancel.set()
-            executor.shutdown(wait=True, cancel_futures=True)
-            self.remove_stale_parts()
-            state.close()
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            if not self.dry_run:
+                self.remove_stale_parts()
+            self._state.close()
+            self._index.close()
             summary.elapsed_seconds = time.monotonic() - started
         return summary
+
+
+class _NoIndex:
+    """The index of a dry run: nothing is written."""
+
+    def append(self, row: list[object]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -15,8 +15,8 @@ from typing import NoReturn
 
 from config import ConfigError, Settings, load_settings
 from discord_client import AuthError, DiscordClient, DiscordError
-from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, SaveResult, Summary
-from pictures import resolve_timezone
+from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, SaveResult, Summary, output_folder
+from pictures import DEFAULT_KINDS, KIND_RULES, parse_kinds, resolve_timezone
 
 EXIT_OK, EXIT_FAILED_PICTURES, EXIT_USAGE, EXIT_DISCORD, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEMO_OUTPUT_DIR = "demo-output"
@@ -46,6 +46,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--output", help=f"output folder (default {settings.DEFAULT_OUTPUT_DIR})")
     parser.add_argument("--timezone", help=f"clock used in file names: local, UTC or an IANA name (default {settings.TIMEZONE})")
     parser.add_argument("--workers", type=int, help=f"parallel downloads (default {settings.MAX_WORKERS})")
+    parser.add_argument(
+        "--all-channels", action="store_true", help="with --guild: every text, announcement and forum channel you can read"
+    )
+    parser.add_argument("--no-threads", action="store_true", help="skip the pictures posted in the channel's threads")
+    parser.add_argument(
+        "--include",
+        help=f"also save these kinds (comma-separated): {', '.join(k for k, (on, _) in KIND_RULES.items() if not on)}",
+    )
+    parser.add_argument("--only", help="save only these kinds (comma-separated), e.g. attachments")
+    parser.add_argument("--dry-run", action="store_true", help="print what would be saved; write nothing")
     parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
@@ -177,27 +187,42 @@ class ProgressReporter:
         self.done += 1
         self._refresh()
         if result.status == "failed":
-            line = f"failed: {result.filename}: {result.error}"
-            if self.bar is not None:
-                self.bar.write(line, file=sys.stderr)
-            else:
-                print(line, file=sys.stderr)
+            self.note(f"failed: {result.filename}: {result.error}")
+        elif result.status == "planned":
+            size = f", {result.size_bytes:,} bytes" if result.size_bytes else ""
+            self._write(f"would save: {result.filename}  ({result.ref.kind}{size})", sys.stdout)
+
+    def note(self, text: str) -> None:
+        self._write(text, sys.stderr)
+
+    def _write(self, line: str, stream: object) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=stream)
+        else:
+            print(line, file=stream)  # type: ignore[call-overload]
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def format_summary(summary: Summary, channel: ChannelInfo, output_dir: Path) -> str:
+def format_summary(summary: Summary, channel: ChannelInfo, output_dir: Path, dry_run: bool = False) -> str:
     """The end-of-run report."""
     megabytes = summary.bytes_downloaded / 1_000_000
     seconds = max(summary.elapsed_seconds, 1e-9)
     lines = [
         "=" * 60,
-        f"Summary for {channel.label}" + (" (interrupted)" if summary.interrupted else ""),
+        f"Summary for {channel.label}" + (" (interrupted)" if summary.interrupted else "") + (" (dry run)" if dry_run else ""),
         f"  Messages scanned:  {summary.messages_scanned}",
+        f"  Threads scanned:   {summary.threads_scanned}"
+        + (f" ({summary.threads_skipped} skipped: no access)" if summary.threads_skipped else ""),
         f"  Pictures found:    {summary.pictures_found}",
+    ]
+    if dry_run:
+        lines.append(f"  Would download:    {summary.planned}")
+    lines += [
         f"  Downloaded:        {summary.downloaded} ({megabytes:.1f} MB)",
+        f"  Refreshed links:   {summary.refreshed}",
         f"  Skipped:           {summary.skipped} (already saved)",
         f"  Errors:            {summary.failed}",
         f"  Elapsed:           {summary.elapsed_seconds:.1f}s "
@@ -219,9 +244,14 @@ def _gather(args: argparse.Namespace, settings: Settings, prompter: Prompter) ->
             raise UsageError("no token: set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env)")
         authorization = str(prompter.ask("Enter your Discord user token: ", "DISCORD_USER_TOKEN", secret=True))
     channel = args.channel.strip() if args.channel and args.channel.strip() else None
-    channel = channel or str(prompter.ask("Enter channel ID or name: ", "--channel"))
+    if args.all_channels:
+        if channel:
+            raise UsageError("give either --channel or --all-channels, not both")
+        channel = ""
+    else:
+        channel = channel or str(prompter.ask("Enter channel ID or name: ", "--channel"))
     guild = None
-    if not channel.isdigit():
+    if args.all_channels or not all(part.strip().isdigit() for part in channel.split(",") if part.strip()):
         guild = args.guild or str(prompter.ask("Enter guild/server name: ", "--guild"))
     days: float | None = None
     if args.days is not None:
@@ -281,24 +311,43 @@ def run(argv: list[str] | None = None) -> int:
         start, until = window(days, since, until, datetime.now(timezone.utc))
     except ValueError as problem:
         raise UsageError(str(problem)) from None
-    if output_dir.exists() and not output_dir.is_dir():
-        raise UsageError(f"output {output_dir} exists and is not a folder")
+
+    if args.include and args.only:
+        raise UsageError("give either --include or --only, not both")
+    try:
+        kinds = (
+            DEFAULT_KINDS | parse_kinds(args.include) if args.include else parse_kinds(args.only) if args.only else DEFAULT_KINDS
+        )
+    except ValueError as problem:
+        raise UsageError(f"--include/--only: {problem}") from None
 
     client = DiscordClient(authorization, settings, pool_size=workers + 2)
     reporter = ProgressReporter(show_bar=sys.stderr.isatty())
-    downloader = DiscordDownloader(client, output_dir, tz, workers=workers, reporter=reporter)
+    options = {"workers": workers, "reporter": reporter, "kinds": kinds, "threads": not args.no_threads, "dry_run": args.dry_run}
+    worst = EXIT_OK
     try:
-        channel = downloader.resolve_channel(channel_text, guild, choose=prompter.choose)
-        print(f"Downloading pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {output_dir}", file=sys.stderr)
-        summary = downloader.run(channel, start, until)
+        resolver = DiscordDownloader(client, output_dir, tz, **options)
+        channels = resolver.resolve_channels(
+            channel_text, guild, args.all_channels, choose=prompter.choose, need_guild_names="{guild}" in str(output_dir)
+        )
+        if not channels:
+            raise UsageError(f"no channel of {guild!r} can be read")
+        for channel in channels:
+            folder = output_folder(output_dir, channel, several=len(channels) > 1 or args.all_channels)
+            if folder.exists() and not folder.is_dir():
+                raise UsageError(f"output {folder} exists and is not a folder")
+            downloader = DiscordDownloader(client, folder, tz, **options)
+            print(f"Pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {folder}", file=sys.stderr)
+            summary = downloader.run(channel, start, until)
+            print(format_summary(summary, channel, folder, args.dry_run))
+            if summary.interrupted:
+                print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            worst = max(worst, EXIT_FAILED_PICTURES if summary.failed else EXIT_OK)
     finally:
         reporter.close()
         client.close()
-    print(format_summary(summary, channel, output_dir))
-    if summary.interrupted:
-        print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED_PICTURES if summary.failed else EXIT_OK
+    return worst
 
 
 def main(argv: list[str] | None = None) -> int:

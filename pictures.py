@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 DISCORD_EPOCH_MS = 1420070400000  # 2015-01-01T00:00:00Z, discord-api.md §3
 SIGNATURE_PARAMS = frozenset({"ex", "is", "hm"})  # signed CDN URLs, discord-api.md §4
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif")
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv")
 CONTENT_TYPE_EXTENSIONS = {
     "image/png": ".png",
     "image/jpeg": ".jpg",
@@ -25,6 +26,9 @@ CONTENT_TYPE_EXTENSIONS = {
     "image/x-ms-bmp": ".bmp",
     "image/tiff": ".tiff",
     "image/avif": ".avif",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/quicktime": ".mov",
 }
 MAX_NAME_BYTES = 180
 COMPONENTS_V2_FLAG = 1 << 15  # IS_COMPONENTS_V2, discord-api.md §4
@@ -32,6 +36,32 @@ MEDIA_GALLERY, CONTAINER, SECTION = 12, 17, 9  # component types, DOCS component
 _WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)}
 _RESERVED_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _LINK = re.compile(r"https?://[^\s<>\"'`|)\]]+", re.IGNORECASE)
+DISCORD_CDN = "https://cdn.discordapp.com"
+DISCORD_MEDIA = "https://media.discordapp.net"
+STICKER_FORMATS = {1: ("cdn", ".png"), 2: ("cdn", ".png"), 4: ("media", ".gif")}  # 3 = Lottie JSON: no picture
+
+# The one rule table: what each kind is and whether it is saved by default (README shows it).
+KIND_RULES: dict[str, tuple[bool, str]] = {
+    "attachments": (True, "uploaded files with an image type (or an image extension when the type is missing)"),
+    "embeds": (True, "`image` embeds (a pasted image link) and the `image` of `rich`/`article` embeds"),
+    "components": (True, "media-gallery items of components-v2 messages"),
+    "forwards": (True, "the pictures of forwarded messages (`message_snapshots`), by the kinds above"),
+    "links": (True, "image links in the message text (query strings allowed)"),
+    "gifv": (False, "animated GIF embeds (Tenor, Klipy): their MP4"),
+    "video": (False, "video uploads and Discord-hosted video embeds"),
+    "thumbnails": (False, "the `thumbnail` of `rich`/`article` embeds"),
+    "stickers": (False, "stickers (PNG, APNG, GIF; Lottie stickers are no picture)"),
+}
+DEFAULT_KINDS = frozenset(kind for kind, (default, _) in KIND_RULES.items() if default)
+
+
+def parse_kinds(text: str) -> frozenset[str]:
+    """A comma-separated list of kinds from KIND_RULES; ValueError naming the valid ones."""
+    kinds = {part.strip().lower() for part in text.split(",") if part.strip()}
+    unknown = sorted(kinds - set(KIND_RULES))
+    if unknown or not kinds:
+        raise ValueError(f"unknown kind {', '.join(unknown) or '(none)'}; choose from {', '.join(KIND_RULES)}")
+    return frozenset(kinds)
 
 
 @dataclass(frozen=True)
@@ -47,9 +77,12 @@ class PictureRef:
     message_id: int
     channel_id: str
     posted_at: datetime
-    kind: str  # attachment, embed, component, link; "forward:" prefix for snapshots
+    kind: str  # attachment, embed, component, link, gifv, video, thumbnail, sticker; "forward:" prefix
     width: int | None = None
     height: int | None = None
+    is_video: bool = False
+    author: str = ""
+    text: str = ""
 
     @property
     def suffix_id(self) -> str:
@@ -102,6 +135,11 @@ def has_image_extension(name: str) -> bool:
     return extension_of(name) in IMAGE_EXTENSIONS
 
 
+def has_media_extension(name: str) -> bool:
+    """True for picture and (opt-in) video extensions."""
+    return extension_of(name) in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
+
+
 def is_image_content_type(content_type: str | None) -> bool:
     """True for raster image MIME types (SVG is a document, not a picture)."""
     if not content_type:
@@ -129,6 +167,18 @@ def image_extension_from_magic(head: bytes) -> str | None:
     return None
 
 
+def media_extension_from_magic(head: bytes, allow_video: bool) -> str | None:
+    """Like image_extension_from_magic, also accepting MP4/QuickTime and WebM when allowed."""
+    extension = image_extension_from_magic(head)
+    if extension is not None or not allow_video:
+        return extension
+    if head[4:8] == b"ftyp":
+        return ".mov" if head[8:10] == b"qt" else ".mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return ".webm"
+    return None
+
+
 # --- message -> pictures -----------------------------------------------------------------
 
 
@@ -136,35 +186,41 @@ def _as_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _attachment_refs(attachments: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
+def _attachment_refs(attachments: Iterable[Mapping[str, Any]], kinds: frozenset[str]) -> Iterable[dict[str, Any]]:
     for attachment in attachments:
         name = str(attachment.get("filename") or name_from_url(attachment.get("url", "")))
-        content_type = attachment.get("content_type")
+        content_type = str(attachment.get("content_type") or "").lower()
         if content_type:
-            if not is_image_content_type(content_type):
-                continue
-        elif not has_image_extension(name):
+            is_image = is_image_content_type(content_type)
+            is_video = content_type.startswith("video/")
+        else:
+            is_image = has_image_extension(name)
+            is_video = extension_of(name) in VIDEO_EXTENSIONS
+        if not ((is_image and "attachments" in kinds) or (is_video and "video" in kinds)):
             continue
         yield {
             "identity": f"attachment:{attachment.get('id')}",
             "url": attachment.get("url") or attachment.get("proxy_url"),
             "fallback_url": attachment.get("proxy_url"),
             "original_name": name,
-            "content_type": content_type,
+            "content_type": content_type or None,
             "expected_size": _as_int(attachment.get("size")),
-            "kind": "attachment",
+            "kind": "video" if is_video else "attachment",
             "width": _as_int(attachment.get("width")),
             "height": _as_int(attachment.get("height")),
+            "is_video": is_video,
         }
 
 
-def _media_ref(media: Mapping[str, Any], kind: str, fallback_url: str | None = None) -> dict[str, Any] | None:
+def _media_ref(
+    media: Mapping[str, Any], kind: str, fallback_url: str | None = None, is_video: bool = False
+) -> dict[str, Any] | None:
     url = media.get("url") or fallback_url or media.get("proxy_url")
     if not url or not str(url).startswith(("http://", "https://")):
         return None
     name = name_from_url(url)
     content_type = media.get("content_type")
-    if content_type and not is_image_content_type(content_type):
+    if content_type and not is_video and not is_image_content_type(content_type):
         return None
     attachment_id = media.get("attachment_id")
     return {
@@ -177,22 +233,30 @@ def _media_ref(media: Mapping[str, Any], kind: str, fallback_url: str | None = N
         "kind": kind,
         "width": _as_int(media.get("width")),
         "height": _as_int(media.get("height")),
+        "is_video": is_video,
     }
 
 
-def _embed_refs(embeds: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
+def _embed_refs(embeds: Iterable[Mapping[str, Any]], kinds: frozenset[str]) -> Iterable[dict[str, Any]]:
     for embed in embeds:
         embed_type = embed.get("type")
-        if embed_type == "image":
+        refs: list[dict[str, Any] | None] = []
+        if embed_type == "image" and "embeds" in kinds:
             # A bare image link's embed keeps its picture in `thumbnail` (discord-api.md §4).
             media = embed.get("thumbnail") or embed.get("image") or {}
-            ref = _media_ref(media, "embed", fallback_url=embed.get("url"))
-        elif embed_type in ("rich", "article") and embed.get("image"):
-            ref = _media_ref(embed["image"], "embed")
-        else:
-            ref = None
-        if ref is not None:
-            yield ref
+            refs.append(_media_ref(media, "embed", fallback_url=embed.get("url")))
+        elif embed_type in ("rich", "article"):
+            if embed.get("image") and "embeds" in kinds:
+                refs.append(_media_ref(embed["image"], "embed"))
+            if embed.get("thumbnail") and "thumbnails" in kinds:
+                refs.append(_media_ref(embed["thumbnail"], "thumbnail"))
+        elif embed_type == "gifv" and "gifv" in kinds and embed.get("video"):
+            refs.append(_media_ref(embed["video"], "gifv", is_video=True))
+        elif embed_type == "video" and "video" in kinds and (embed.get("video") or {}).get("proxy_url"):
+            # Only Discord-hosted videos are files; YouTube and the like are web pages.
+            video = embed["video"]
+            refs.append(_media_ref({**video, "url": video["proxy_url"]}, "video", is_video=True))
+        yield from (ref for ref in refs if ref is not None)
 
 
 def _component_refs(components: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
@@ -221,24 +285,60 @@ def _link_refs(content: str) -> Iterable[dict[str, Any]]:
             }
 
 
-def _raw_refs(message: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
-    yield from _attachment_refs(message.get("attachments") or [])
-    yield from _component_refs(message.get("components") or [])
-    yield from _embed_refs(message.get("embeds") or [])
-    yield from _link_refs(message.get("content") or "")
+def _sticker_refs(stickers: Iterable[Mapping[str, Any]], cdn_base: str, media_base: str) -> Iterable[dict[str, Any]]:
+    for sticker in stickers:
+        host_and_ext = STICKER_FORMATS.get(sticker.get("format_type"))  # type: ignore[arg-type]
+        if host_and_ext is None:
+            continue
+        host, ext = host_and_ext
+        url = f"{cdn_base if host == 'cdn' else media_base}/stickers/{sticker.get('id')}{ext}"
+        yield {
+            "identity": f"sticker:{sticker.get('id')}",
+            "url": url,
+            "fallback_url": None,
+            "original_name": f"{sticker.get('name') or 'sticker'}{ext}",
+            "content_type": None,
+            "expected_size": None,
+            "kind": "sticker",
+        }
 
 
-def extract_pictures(message: Mapping[str, Any]) -> list[PictureRef]:
+def _raw_refs(message: Mapping[str, Any], kinds: frozenset[str], cdn_base: str, media_base: str) -> Iterable[dict[str, Any]]:
+    yield from _attachment_refs(message.get("attachments") or [], kinds)
+    if "components" in kinds:
+        yield from _component_refs(message.get("components") or [])
+    yield from _embed_refs(message.get("embeds") or [], kinds)
+    if "links" in kinds:
+        yield from _link_refs(message.get("content") or "")
+    if "stickers" in kinds:
+        yield from _sticker_refs(message.get("sticker_items") or [], cdn_base, media_base)
+
+
+def author_name(message: Mapping[str, Any]) -> str:
+    """The display name of a message's author (global name, else user name)."""
+    author = message.get("author") or {}
+    return str(author.get("global_name") or author.get("username") or "")
+
+
+def extract_pictures(
+    message: Mapping[str, Any],
+    kinds: frozenset[str] = DEFAULT_KINDS,
+    cdn_base: str = DISCORD_CDN,
+    media_base: str = DISCORD_MEDIA,
+) -> list[PictureRef]:
     """Every picture a message shows, once each, in display order (discord-api.md §4)."""
     message_id = int(message["id"])
     posted_at = parse_timestamp(message.get("timestamp")) or snowflake_to_datetime(message_id)
-    raw = list(_raw_refs(message))
-    for snapshot in message.get("message_snapshots") or []:
-        for ref in _raw_refs(snapshot.get("message") or {}):
-            ref["kind"] = f"forward:{ref['kind']}"
-            raw.append(ref)
+    raw = list(_raw_refs(message, kinds, cdn_base, media_base))
+    if "forwards" in kinds:
+        for snapshot in message.get("message_snapshots") or []:
+            for ref in _raw_refs(snapshot.get("message") or {}, kinds, cdn_base, media_base):
+                ref["kind"] = f"forward:{ref['kind']}"
+                raw.append(ref)
     pictures: list[PictureRef] = []
     seen: set[str] = set()
+    author = author_name(message)
+    text = str(message.get("content") or "")
     for ref in raw:
         normalized = normalize_url(ref["url"])
         identity = ref.pop("identity") or f"url:{normalized}#{message_id}"
@@ -251,6 +351,8 @@ def extract_pictures(message: Mapping[str, Any]) -> list[PictureRef]:
                 message_id=message_id,
                 channel_id=str(message.get("channel_id", "")),
                 posted_at=posted_at,
+                author=author,
+                text=text,
                 **ref,
             )
         )
@@ -297,7 +399,7 @@ def sanitize_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
 def picture_name(ref: PictureRef) -> str:
     """The original name with a picture extension: from the name, else the content type."""
     name = ref.original_name or "image"
-    if not has_image_extension(name):
+    if not has_media_extension(name):
         content_type = (ref.content_type or "").split(";", 1)[0].strip().lower()
         name += CONTENT_TYPE_EXTENSIONS.get(content_type, "")
     return sanitize_filename(name)
@@ -329,3 +431,14 @@ def resolve_timezone(name: str) -> tzinfo | None:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r} (use local, UTC or a name like Europe/Berlin)") from None
+
+
+def signed_url_expired(url: str, now_epoch_seconds: float) -> bool:
+    """True when a signed CDN URL's `ex` (hex Unix seconds) has passed (discord-api.md §4)."""
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key == "ex":
+            try:
+                return int(value, 16) < now_epoch_seconds
+            except ValueError:
+                return False
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -21,7 +22,19 @@ CREATE TABLE IF NOT EXISTS pictures (
     saved_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 CREATE INDEX IF NOT EXISTS pictures_filename ON pictures (filename);
+CREATE TABLE IF NOT EXISTS progress (
+    source_id TEXT PRIMARY KEY,
+    covered_after INTEGER NOT NULL,  -- every message with covered_after < id <= covered_to is done
+    covered_to INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    identity TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    source_id TEXT NOT NULL
+);
 """
+INDEX_FILE_NAME = "index.csv"
+INDEX_COLUMNS = ["file", "posted_at_utc", "message_id", "channel", "author", "text", "source_url", "width", "height"]
 
 
 @dataclass(frozen=True)
@@ -36,14 +49,24 @@ class SavedPicture:
 class StateStore:
     """SQLite state in the output folder; used from one thread only (the planner)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, read_only: bool = False) -> None:
         self.path = folder / STATE_FILE_NAME
-        self._db = sqlite3.connect(self.path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            # A dry run writes nothing: work on an in-memory copy of the state, if there is one.
+            self._db = sqlite3.connect(":memory:")
+            if self.path.is_file():
+                source = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+                source.backup(self._db)
+                source.close()
+        else:
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._by_identity: dict[str, SavedPicture] = {}
         self._by_name: dict[str, str] = {}
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
         self._uncommitted = 0
         self._last_commit = time.monotonic()
         for identity, filename, size_bytes in self._db.execute("SELECT identity, filename, size_bytes FROM pictures"):
@@ -62,14 +85,67 @@ class StateStore:
         return self._by_name.get(filename.casefold())
 
     def record(self, identity: str, filename: str, size_bytes: int, message_id: int, channel_id: str) -> None:
-        """Remember a saved picture; committed at once so a crash loses nothing."""
-        with self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO pictures (identity, filename, size_bytes, message_id, channel_id) VALUES (?, ?, ?, ?, ?)",
-                (identity, filename, size_bytes, str(message_id), channel_id),
-            )
+        """Remember a saved picture; committed in batches (see `flush`)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO pictures (identity, filename, size_bytes, message_id, channel_id) VALUES (?, ?, ?, ?, ?)",
+            (identity, filename, size_bytes, str(message_id), channel_id),
+        )
         self._remember(SavedPicture(identity, filename, size_bytes))
+        self._uncommitted += 1
+        if self._uncommitted >= COMMIT_EVERY or time.monotonic() - self._last_commit >= COMMIT_SECONDS:
+            self.flush()
+
+    def coverage(self, source_id: str) -> tuple[int, int] | None:
+        """(after, to): every message of the source with after < id <= to was processed."""
+        row = self._db.execute("SELECT covered_after, covered_to FROM progress WHERE source_id = ?", (source_id,)).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def set_coverage(self, source_id: str, covered_after: int, covered_to: int) -> None:
+        """Remember what a completed run of a source processed."""
+        self._db.execute("INSERT OR REPLACE INTO progress VALUES (?, ?, ?)", (source_id, covered_after, covered_to))
+        self.flush()
+
+    def add_failure(self, identity: str, message_id: int, source_id: str) -> None:
+        """A picture that failed: the next run retries it."""
+        self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", (identity, str(message_id), source_id))
+
+    def clear_failure(self, identity: str) -> None:
+        """The picture is saved now, or gone."""
+        self._db.execute("DELETE FROM failures WHERE identity = ?", (identity,))
+
+    def failures(self, source_id: str) -> dict[str, int]:
+        """identity -> message id of the pictures of a source that failed last time."""
+        rows = self._db.execute("SELECT identity, message_id FROM failures WHERE source_id = ?", (source_id,))
+        return {identity: int(message_id) for identity, message_id in rows}
+
+    def flush(self) -> None:
+        """Commit pending records. A batch lost in a crash costs nothing: the next run
+        recognises those files by name and size."""
+        self._db.commit()
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
 
     def close(self) -> None:
-        """Close the database."""
+        """Commit and close the database."""
+        self.flush()
         self._db.close()
+
+
+class IndexWriter:
+    """`index.csv` in the output folder: one row a saved picture, appended, never rewritten."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / INDEX_FILE_NAME
+        is_new = not self.path.is_file() or self.path.stat().st_size == 0
+        self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._writer = csv.writer(self._file)
+        if is_new:
+            self._writer.writerow(INDEX_COLUMNS)
+
+    def append(self, row: list[object]) -> None:
+        """Add one picture's row."""
+        self._writer.writerow(row)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._file.close()

@@ -142,7 +142,8 @@ def main() -> None:
     print(f"| (a) main.py, RATE_LIMIT_DELAY=0 | {tool:.2f} | 1.00 |")
     print(f"| (b) sequential client | {sequential:.2f} | {tool / sequential:.2f} |")
     print(
-        f"| (c) lower bound: max({pages} pages x {args.latency * 1000:.0f} ms, bytes / ({args.workers} x bandwidth)) | {bound:.2f} | {tool / bound:.2f} |"
+        f"| (c) lower bound: max({pages} page round trips ({args.latency * 1000:.0f} ms + {page_bytes / 1e6:.1f} MB JSON), "
+        f"{total_bytes / 1e6:.1f} MB / ({args.workers} x bandwidth)) | {bound:.2f} | {tool / bound:.2f} |"
     )
     print()
     print(f"tool peak memory: {max(memory)} MB; rate-limit violations counted by the server: {server.state.violations}")

@@ -82,6 +82,8 @@ class FakeDiscordState:
     bytes_per_second: float | None = None
     slow_seconds: float = 2.0
     clock_offset_seconds: float = 0.0
+    bot_message_content_intent: bool = True
+    search_not_ready_answers: int = 0  # threads/search answers 202 "index not ready" this often first
 
 
 class FakeDiscord:
@@ -154,21 +156,53 @@ class FakeDiscord:
         if not readable:
             self.state.forbidden_channels.add(channel_id)
 
+    def add_thread(
+        self,
+        thread_id: str,
+        name: str,
+        parent_id: str,
+        *,
+        archived: bool = False,
+        archive_timestamp: str | None = None,
+        thread_type: int = 11,
+        readable: bool = True,
+    ) -> dict[str, Any]:
+        """A thread under `parent_id`; its messages are added like a channel's."""
+        parent = self.state.channels[parent_id]
+        self.add_channel(thread_id, name, parent.get("guild_id"), channel_type=thread_type, readable=readable)
+        thread = self.state.channels[thread_id]
+        thread.update(
+            parent_id=parent_id,
+            last_message_id=thread_id,
+            thread_metadata={
+                "archived": archived,
+                "archive_timestamp": archive_timestamp or "2026-01-01T00:00:00+00:00",
+                "locked": False,
+                "auto_archive_duration": 1440,
+            },
+        )
+        return thread
+
     def add_message(self, message: dict[str, Any]) -> None:
         channel_messages = self.state.messages[message["channel_id"]]
         channel_messages.append(message)
         channel_messages.sort(key=lambda item: int(item["id"]))
+        channel = self.state.channels.get(message["channel_id"])
+        if channel is not None and "thread_metadata" in channel:
+            channel["last_message_id"] = channel_messages[-1]["id"]
 
     def add_file(self, path: str, data: bytes, content_type: str, *, expires_at: float | None = None, signed: bool = True) -> str:
         """Serve `data` at /cdn/<path>; returns its URL (signed like Discord's when `signed`)."""
         self.state.files[path] = StoredFile(data, content_type, expires_at)
-        url = f"{self.base_url}/cdn/{quote(path)}"
         if signed:
-            ex = int(expires_at if expires_at is not None else self.now() + 86400)
-            is_ = int(self.now())
-            hm = hashlib.sha256(f"{path}{ex}{is_}".encode()).hexdigest()
-            url += f"?ex={ex:x}&is={is_:x}&hm={hm}&"
-        return url
+            return self.sign(path, expires_at if expires_at is not None else self.now() + 86400)
+        return f"{self.base_url}/cdn/{quote(path)}"
+
+    def sign(self, path: str, expires_at: float) -> str:
+        """The signed CDN URL of a stored file, valid until `expires_at` (server clock)."""
+        ex, is_ = int(expires_at), int(self.now())
+        hm = hashlib.sha256(f"{path}{ex}{is_}".encode()).hexdigest()
+        return f"{self.base_url}/cdn/{quote(path)}?ex={ex:x}&is={is_:x}&hm={hm}&"
 
     def media_url(self, cdn_url: str) -> str:
         """The `proxy_url` twin of a CDN URL (served from the same files)."""
@@ -341,8 +375,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        self._json(405, {"message": "405: Method Not Allowed", "code": 0})
+        body = json.loads(self.rfile.read(length) or b"null")
+        parts = urlsplit(self.path)
+        fake = self.fake
+        with fake.lock:
+            fake.state.requests.append(RequestRecord("api", parts.path, {}, time.monotonic(), self.headers.get("Authorization")))
+        headers, limited = fake.rate_limit(_bucket_of(parts.path), True)
+        if limited:
+            return self._json(
+                429,
+                {"message": "You are being rate limited.", "retry_after": round(limited[0] + 0.0005, 3), "global": limited[1]},
+            )
+        from tests.fake_routes import route_post
+
+        status, payload = route_post(fake, parts.path.removeprefix("/api/v10"), body, self.headers.get("Authorization"))
+        self._json(status, payload, headers)
 
     def _cdn(self, path: str, query: dict[str, str], truncate: bool) -> None:
         for prefix in ("/cdn/", "/media/", "/ext/"):
@@ -355,6 +402,6 @@ class _Handler(BaseHTTPRequestHandler):
             stored = None
         if stored is None:
             return self._send(404, b"Not Found", "text/plain")
-        if stored.expires_at is not None and self.fake.now() > stored.expires_at and "ex" in query:
+        if "ex" in query and int(query["ex"], 16) < self.fake.now():
             return self._send(404, EXPIRED_TEXT, "text/plain")
         self._send(200, stored.data, stored.content_type, cut_at=len(stored.data) // 2 if truncate else None)

@@ -11,7 +11,7 @@ import pytest
 from config import Settings
 from discord_client import DiscordClient, NotFoundError
 from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, Summary
-from state import STATE_FILE_NAME
+from state import INDEX_FILE_NAME, STATE_FILE_NAME
 from tests.fake_discord import FakeDiscord
 from tests.sample_channel import (
     CHANNEL_ID,
@@ -36,7 +36,9 @@ def _run(settings: Settings, out: Path, since: datetime, until: datetime | None 
 
 
 def _saved(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+    return {
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != INDEX_FILE_NAME
+    }
 
 
 def test_sample_channel_exact_picture_set_then_nothing_twice(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
@@ -49,7 +51,7 @@ def test_sample_channel_exact_picture_set_then_nothing_twice(server: FakeDiscord
     assert (out / STATE_FILE_NAME).is_file()
     cdn_before = len(server.cdn_requests())
     again = _run(settings, out, now - timedelta(days=14))
-    assert (again.downloaded, again.skipped, again.failed) == (0, len(expected), 0)
+    assert (again.downloaded, again.failed) == (0, 0)
     assert len(server.cdn_requests()) == cdn_before  # the second run sends no CDN request
     assert server.state.violations == 0
 
@@ -134,7 +136,8 @@ def test_permanent_failure_counts_error_leaves_no_file_and_run_goes_on(
     assert not list(tmp_path.glob("*.part"))
     # The failure is retried on the next run and then succeeds.
     again = _run(settings, tmp_path, posted - timedelta(minutes=1))
-    assert (again.downloaded, again.skipped, again.failed) == (1, 1, 0)
+    assert (again.downloaded, again.failed) == (1, 0)
+    assert len(_saved(tmp_path)) == 2
 
 
 def test_falls_back_to_proxy_url(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
@@ -199,8 +202,4 @@ def test_stale_part_files_are_removed(server: FakeDiscord, settings: Settings, t
     (tmp_path / "2026-01-01_00-00-00_x.png.part").write_bytes(b"half")
     _run(settings, tmp_path, datetime.now(UTC) - timedelta(days=1))
     assert not list(tmp_path.glob("*.part"))
-    assert os.listdir(tmp_path) == [STATE_FILE_NAME] or set(os.listdir(tmp_path)) <= {
-        STATE_FILE_NAME,
-        f"{STATE_FILE_NAME}-wal",
-        f"{STATE_FILE_NAME}-shm",
-    }
+    assert set(os.listdir(tmp_path)) <= {STATE_FILE_NAME, f"{STATE_FILE_NAME}-wal", f"{STATE_FILE_NAME}-shm", INDEX_FILE_NAME}

@@ -1,0 +1,209 @@
+"""Channels: resolve IDs and names (with their guild) to channels, list a channel's threads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from discord_client import AccessError, DiscordClient, NotFoundError
+from pictures import parse_timestamp, sanitize_filename, snowflake_to_datetime
+
+TEXT_CHANNEL_TYPES = {
+    0: "text",
+    2: "voice",
+    5: "announcement",
+    10: "thread",
+    11: "thread",
+    12: "thread",
+    13: "stage",
+    15: "forum",
+    16: "media",
+}
+FORUM_TYPES = {15, 16}  # only threads, no messages of their own
+THREAD_PARENT_TYPES = {0, 5, 15, 16}
+ALL_CHANNELS_TYPES = {0, 5, 15}  # what --all-channels takes: text, announcement, forum
+
+
+class Notes(Protocol):
+    """Where skipped channels and threads are reported."""
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """A channel or thread we download from."""
+
+    id: str
+    name: str
+    guild_id: str | None = None
+    guild_name: str | None = None
+    type: int = 0
+    parent_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`#name (server)` for messages to the user."""
+        where = f" in {self.guild_name}" if self.guild_name else ""
+        parent = f"#{self.parent_name} > " if self.parent_name else "#"
+        return f"{parent}{self.name}{where}"
+
+
+class AmbiguousChannelError(Exception):
+    """A name matched several channels; the caller must choose."""
+
+    def __init__(self, candidates: Sequence[ChannelInfo]) -> None:
+        names = ", ".join(f"{c.label} (id {c.id})" for c in candidates)
+        super().__init__(f"several channels match: {names}; pass the channel ID instead")
+        self.candidates = list(candidates)
+
+
+def _match_by_name(items: Sequence[dict[str, Any]], wanted: str) -> list[dict[str, Any]]:
+    """Exact name matches, else case-insensitive ones."""
+    exact = [item for item in items if item.get("name") == wanted]
+    if exact:
+        return exact
+    folded = wanted.casefold()
+    return [item for item in items if str(item.get("name", "")).casefold() == folded]
+
+
+def _name_list(names: Sequence[str]) -> str:
+    shown = sorted(set(names), key=lambda name: (name.casefold(), name))
+    text = ", ".join(shown[:40]) if shown else "none"
+    return f"{text}, …" if len(shown) > 40 else text
+
+
+def output_folder(template: Path, channel: ChannelInfo, several: bool) -> Path:
+    """The folder for one channel: `{guild}`/`{channel}` filled in; with several channels and no
+    placeholder, one subfolder per channel."""
+    text = str(template)
+    if "{guild}" in text or "{channel}" in text:
+        return Path(
+            text.replace("{guild}", sanitize_filename(channel.guild_name or channel.guild_id or "dm")).replace(
+                "{channel}", sanitize_filename(channel.name)
+            )
+        )
+    return template / sanitize_filename(channel.name) if several else template
+
+
+def thread_last_active(thread: dict[str, Any]) -> datetime:
+    """When a thread last had a message (its last_message_id, else its creation)."""
+    return snowflake_to_datetime(thread.get("last_message_id") or thread["id"])
+
+
+class ChannelResolver:
+    """Finds the channels the user means, and their threads."""
+
+    def __init__(self, client: DiscordClient, notes: Notes) -> None:
+        self.client = client
+        self.reporter = notes
+        self._guild_cache: dict[str, list[ChannelInfo]] = {}
+
+    def resolve_channel(
+        self,
+        channel: str,
+        guild: str | None = None,
+        choose: Callable[[list[ChannelInfo]], ChannelInfo] | None = None,
+    ) -> ChannelInfo:
+        """A numeric ID via `GET /channels/{id}`; a name via the guild list and its channels."""
+        channel = channel.strip()
+        if channel.isdigit():
+            found = self.client.get_channel(channel)
+            return ChannelInfo(
+                id=str(found["id"]),
+                name=str(found.get("name") or channel),
+                guild_id=found.get("guild_id"),
+                type=int(found.get("type", 0)),
+            )
+        candidates = [c for c in self._guild_channels(guild) if c.name.casefold() == channel.removeprefix("#").strip().casefold()]
+        exact = [c for c in candidates if c.name == channel.removeprefix("#").strip()]
+        candidates = exact or candidates
+        if not candidates:
+            names = [c.name for c in self._guild_channels(guild)]
+            raise NotFoundError(f"no channel named {channel!r} in {guild!r}; its channels: {_name_list(names)}")
+        if len(candidates) == 1:
+            return candidates[0]
+        if choose is None:
+            raise AmbiguousChannelError(candidates)
+        return choose(candidates)
+
+    def _guild_channels(self, guild: str | None) -> list[ChannelInfo]:
+        """The text-like channels of the guild(s) with this name (exact, else case-insensitive)."""
+        if not guild:
+            raise NotFoundError("a channel name needs its server too (--guild)")
+        cache = self._guild_cache
+        if guild not in cache:
+            guilds = self.client.list_guilds()
+            matched = _match_by_name(guilds, guild.strip())
+            if not matched:
+                raise NotFoundError(f"no server named {guild!r}; your servers: {_name_list([g.get('name', '') for g in guilds])}")
+            cache[guild] = [
+                ChannelInfo(str(c["id"]), str(c.get("name")), str(g["id"]), str(g.get("name")), int(c.get("type", 0)))
+                for g in matched
+                for c in self.client.list_guild_channels(str(g["id"]))
+                if c.get("type") in TEXT_CHANNEL_TYPES
+            ]
+        return cache[guild]
+
+    def resolve_channels(
+        self,
+        spec: str,
+        guild: str | None = None,
+        all_channels: bool = False,
+        choose: Callable[[list[ChannelInfo]], ChannelInfo] | None = None,
+        need_guild_names: bool = False,
+    ) -> list[ChannelInfo]:
+        """A comma-separated list of IDs and names, or every readable channel of a guild."""
+        if all_channels:
+            readable = []
+            for channel in self._guild_channels(guild):
+                if channel.type not in ALL_CHANNELS_TYPES:
+                    continue
+                try:
+                    self.client.get_channel(channel.id)
+                except AccessError:
+                    self.reporter.note(f"skipped {channel.label}: no access")
+                    continue
+                readable.append(channel)
+            return readable
+        parts = [part.strip() for part in spec.split(",") if part.strip()]
+        if not parts:
+            raise NotFoundError("no channel given")
+        resolved = [self.resolve_channel(part, guild, choose) for part in parts]
+        if need_guild_names and any(channel.guild_id and not channel.guild_name for channel in resolved):
+            names = {str(g["id"]): str(g.get("name")) for g in self.client.list_guilds()}
+            resolved = [replace(c, guild_name=c.guild_name or names.get(c.guild_id or "")) for c in resolved]
+        return list({channel.id: channel for channel in resolved}.values())
+
+    def thread_sources(self, channel: ChannelInfo, since: datetime) -> list[ChannelInfo]:
+        """The channel's threads active since `since`, de-duplicated (discord-api.md §6)."""
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            if self.client.is_bot:
+                if channel.guild_id:
+                    for thread in self.client.list_active_threads(channel.guild_id):
+                        if str(thread.get("parent_id")) == channel.id:
+                            found.setdefault(str(thread["id"]), thread)
+                for thread in self.client.iter_archived_public_threads(channel.id):
+                    archived_at = parse_timestamp((thread.get("thread_metadata") or {}).get("archive_timestamp"))
+                    if archived_at is not None and archived_at < since:
+                        break  # archived before the window: it and all older ones are quiet since
+                    found.setdefault(str(thread["id"]), thread)
+            else:
+                for thread in self.client.iter_thread_search(channel.id):
+                    if thread_last_active(thread) < since:
+                        break  # sorted by last activity: the rest are older still
+                    found.setdefault(str(thread["id"]), thread)
+        except (AccessError, NotFoundError) as problem:
+            self.reporter.note(f"cannot list the threads of {channel.label}: {problem}")
+            return []
+        return [
+            ChannelInfo(
+                tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, int(t.get("type", 11)), channel.name
+            )
+            for tid, t in found.items()
+            if thread_last_active(t) >= since
+        ]
