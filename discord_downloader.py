@@ -119,7 +119,7 @@ class NullReporter:
 
 def is_empty_message(message: dict[str, Any]) -> bool:
     """A normal message with nothing in it: how Discord sends them to bots without the intent."""
-    fields = ("content", "attachments", "embeds", "components", "message_snapshots", "sticker_items")
+    fields = ("content", "attachments", "embeds", "components", "message_snapshots", "sticker_items", "poll")
     return message.get("type", 0) in (0, 19) and not any(message.get(name) for name in fields)
 
 
