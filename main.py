@@ -305,13 +305,6 @@ def run(argv: list[str] | None = None) -> int:
     workers = args.workers if args.workers is not None else settings.MAX_WORKERS
     if workers < 1:
         raise UsageError("--workers must be at least 1")
-    prompter = Prompter(interactive=sys.stdin.isatty() and not args.no_input)
-    authorization, channel_text, guild, days, output_dir = _gather(args, settings, prompter)
-    try:
-        start, until = window(days, since, until, datetime.now(timezone.utc))
-    except ValueError as problem:
-        raise UsageError(str(problem)) from None
-
     if args.include and args.only:
         raise UsageError("give either --include or --only, not both")
     try:
@@ -320,6 +313,13 @@ def run(argv: list[str] | None = None) -> int:
         )
     except ValueError as problem:
         raise UsageError(f"--include/--only: {problem}") from None
+
+    prompter = Prompter(interactive=sys.stdin.isatty() and not args.no_input)
+    authorization, channel_text, guild, days, output_dir = _gather(args, settings, prompter)
+    try:
+        start, until = window(days, since, until, datetime.now(timezone.utc))
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
 
     client = DiscordClient(authorization, settings, pool_size=workers + 2)
     reporter = ProgressReporter(show_bar=sys.stderr.isatty())
