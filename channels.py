@@ -118,9 +118,9 @@ class ChannelResolver:
                 guild_id=found.get("guild_id"),
                 type=int(found.get("type", 0)),
             )
-        candidates = [c for c in self._guild_channels(guild) if c.name.casefold() == channel.removeprefix("#").strip().casefold()]
-        exact = [c for c in candidates if c.name == channel.removeprefix("#").strip()]
-        candidates = exact or candidates
+        wanted = channel.removeprefix("#").strip()
+        folded = [c for c in self._guild_channels(guild) if c.name.casefold() == wanted.casefold()]
+        candidates = [c for c in folded if c.name == wanted] or folded
         if not candidates:
             names = [c.name for c in self._guild_channels(guild)]
             raise NotFoundError(f"no channel named {channel!r} in {guild!r}; its channels: {_name_list(names)}")

@@ -233,6 +233,10 @@ class DiscordDownloader:
 
     # --- saving (worker threads) ------------------------------------------------------------
 
+    def _extract(self, message: dict[str, Any]) -> list[PictureRef]:
+        """The pictures of a message, of the kinds this run saves."""
+        return extract_pictures(message, self.kinds, self.client.settings.CDN_BASE, self.client.settings.MEDIA_BASE)
+
     def _fresh_url(self, ref: PictureRef) -> str | None:
         """A new signed URL for an expired attachment link: refresh-urls, else re-fetch the message."""
         try:
@@ -245,9 +249,7 @@ class DiscordDownloader:
             message = self.client.get_message(ref.channel_id, ref.message_id)
         except DiscordError:
             return None
-        for candidate in extract_pictures(
-            message or {"id": ref.message_id}, self.kinds, self.client.settings.CDN_BASE, self.client.settings.MEDIA_BASE
-        ):
+        for candidate in self._extract(message) if message else []:
             if candidate.identity == ref.identity and candidate.url != ref.url:
                 return candidate.url
         return None
@@ -368,17 +370,7 @@ class DiscordDownloader:
             if message_id <= after or (before is not None and message_id >= before):
                 continue
             message = self.client.get_message(source.id, message_id)
-            retried = (
-                [
-                    ref
-                    for ref in extract_pictures(
-                        message, self.kinds, self.client.settings.CDN_BASE, self.client.settings.MEDIA_BASE
-                    )
-                    if ref.identity == identity
-                ]
-                if message
-                else []
-            )
+            retried = [ref for ref in self._extract(message) if ref.identity == identity] if message else []
             if not retried and not self.dry_run:
                 state.clear_failure(identity)  # the message or picture is gone
             for ref in retried:
@@ -389,7 +381,7 @@ class DiscordDownloader:
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
             self._check_intent(message)
-            for ref in extract_pictures(message, self.kinds, self.client.settings.CDN_BASE, self.client.settings.MEDIA_BASE):
+            for ref in self._extract(message):
                 self._handle(ref)
             last_id = int(message["id"])
         self._drain(keep=0)
