@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from discord_client import AccessError, DiscordClient, NotFoundError
-from pictures import parse_timestamp, sanitize_filename, snowflake_to_datetime
+from filenames import sanitize_filename
+from pictures import parse_timestamp, snowflake_to_datetime
 
 TEXT_CHANNEL_TYPES = {
     0: "text",

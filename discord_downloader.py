@@ -8,25 +8,23 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from channels import FORUM_TYPES, THREAD_PARENT_TYPES, AmbiguousChannelError, ChannelInfo, ChannelResolver, output_folder
 from discord_client import AccessError, Cancelled, DiscordClient, DiscordError, DownloadError, NotFoundError
+from filenames import build_filename, picture_name, with_suffix
 from pictures import (
     DEFAULT_KINDS,
     PictureRef,
-    build_filename,
     datetime_to_snowflake,
     extract_pictures,
     has_media_extension,
     normalize_url,
-    picture_name,
     signed_url_expired,
-    with_suffix,
 )
+from results import NullReporter, Reporter, SaveResult, Summary
 from state import IndexWriter, StateStore
 
 __all__ = ["AmbiguousChannelError", "ChannelInfo", "DiscordDownloader", "SaveResult", "Summary", "output_folder"]
@@ -42,79 +40,6 @@ INTENT_HELP = (
 
 class MissingIntentError(DiscordError):
     """A bot without the MESSAGE_CONTENT intent gets empty messages."""
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    """What became of one picture."""
-
-    ref: PictureRef
-    filename: str
-    status: str  # downloaded, skipped, failed, planned (dry run)
-    size_bytes: int = 0
-    error: str | None = None
-    refreshed: bool = False
-
-
-@dataclass
-class Summary:
-    """Totals of one run."""
-
-    messages_scanned: int = 0
-    pictures_found: int = 0
-    downloaded: int = 0
-    skipped: int = 0
-    failed: int = 0
-    planned: int = 0
-    refreshed: int = 0
-    threads_scanned: int = 0
-    threads_skipped: int = 0
-    bytes_downloaded: int = 0
-    elapsed_seconds: float = 0.0
-    interrupted: bool = False
-    failures: list[SaveResult] = field(default_factory=list)
-
-    def add(self, result: SaveResult) -> None:
-        """Count one finished picture."""
-        self.refreshed += result.refreshed
-        if result.status == "downloaded":
-            self.downloaded += 1
-            self.bytes_downloaded += result.size_bytes
-        elif result.status == "skipped":
-            self.skipped += 1
-        elif result.status == "planned":
-            self.planned += 1
-        else:
-            self.failed += 1
-            self.failures.append(result)
-
-
-class Reporter(Protocol):
-    """Progress callbacks; main.py decides how (or whether) to show them."""
-
-    def message_scanned(self) -> None: ...
-
-    def picture_found(self) -> None: ...
-
-    def picture_done(self, result: SaveResult) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-
-class NullReporter:
-    """Shows nothing."""
-
-    def message_scanned(self) -> None:
-        pass
-
-    def picture_found(self) -> None:
-        pass
-
-    def picture_done(self, result: SaveResult) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
 
 
 def is_empty_message(message: dict[str, Any]) -> bool:

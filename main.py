@@ -15,8 +15,10 @@ from typing import NoReturn
 
 from config import ConfigError, Settings, load_settings
 from discord_client import AuthError, DiscordClient, DiscordError
-from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, SaveResult, Summary, output_folder
-from pictures import DEFAULT_KINDS, KIND_RULES, parse_kinds, resolve_timezone
+from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, output_folder
+from filenames import resolve_timezone
+from pictures import DEFAULT_KINDS, KIND_RULES, parse_kinds
+from results import SaveResult, Summary
 
 EXIT_OK, EXIT_FAILED_PICTURES, EXIT_USAGE, EXIT_DISCORD, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEMO_OUTPUT_DIR = "demo-output"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -30,11 +29,8 @@ CONTENT_TYPE_EXTENSIONS = {
     "video/webm": ".webm",
     "video/quicktime": ".mov",
 }
-MAX_NAME_BYTES = 180
 COMPONENTS_V2_FLAG = 1 << 15  # IS_COMPONENTS_V2, discord-api.md §4
 MEDIA_GALLERY, CONTAINER, SECTION = 12, 17, 9  # component types, DOCS components/reference
-_WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)}
-_RESERVED_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _LINK = re.compile(r"https?://[^\s<>\"'`|)\]]+", re.IGNORECASE)
 DISCORD_CDN = "https://cdn.discordapp.com"
 DISCORD_MEDIA = "https://media.discordapp.net"
@@ -368,69 +364,6 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-# --- file names --------------------------------------------------------------------------
-
-
-def _truncate_utf8(text: str, max_bytes: int) -> str:
-    encoded = text.encode("utf-8")
-    if len(encoded) <= max_bytes:
-        return text
-    return encoded[:max_bytes].decode("utf-8", errors="ignore")
-
-
-def sanitize_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
-    """A file name safe on Windows, macOS and Linux: Unicode kept, extension kept, bounded."""
-    name = unicodedata.normalize("NFC", name)
-    name = _RESERVED_CHARS.sub("_", name)
-    name = name.strip(" .").replace("..", "_")
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or len(ext) > 10:
-        stem, ext = name, ""
-    stem = stem.strip(" .")
-    if stem.split(".")[0].upper() in _WINDOWS_DEVICE_NAMES:
-        stem = f"_{stem}"
-    ext_part = f".{ext}" if ext else ""
-    stem = _truncate_utf8(stem, max_bytes - len(ext_part.encode("utf-8"))).rstrip(" .")
-    return f"{stem or 'image'}{ext_part}"
-
-
-def picture_name(ref: PictureRef) -> str:
-    """The original name with a picture extension: from the name, else the content type."""
-    name = ref.original_name or "image"
-    if not has_media_extension(name):
-        content_type = (ref.content_type or "").split(";", 1)[0].strip().lower()
-        name += CONTENT_TYPE_EXTENSIONS.get(content_type, "")
-    return sanitize_filename(name)
-
-
-def build_filename(posted_at: datetime, original_name: str, tz: tzinfo | None) -> str:
-    """`YYYY-MM-DD_HH-MM-SS_originalname.ext` in the given zone (None = local time)."""
-    local = posted_at.astimezone(tz)
-    return f"{local:%Y-%m-%d_%H-%M-%S}_{sanitize_filename(original_name)}"
-
-
-def with_suffix(filename: str, suffix: str) -> str:
-    """`name_<suffix>.ext`: the form a picture takes when its plain name is taken."""
-    stem, dot, ext = filename.rpartition(".")
-    if not dot or not stem:
-        return f"{filename}_{suffix}"
-    return f"{stem}_{suffix}.{ext}"
-
-
-def resolve_timezone(name: str) -> tzinfo | None:
-    """`local` -> None (the system clock), `UTC`, or an IANA zone; ValueError when unknown."""
-    if name.strip().lower() == "local":
-        return None
-    if name.strip().upper() in ("UTC", "Z", "GMT"):
-        return timezone.utc
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use local, UTC or a name like Europe/Berlin)") from None
 
 
 def signed_url_expired(url: str, now_epoch_seconds: float) -> bool:

@@ -8,18 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from filenames import build_filename, picture_name, resolve_timezone, sanitize_filename, with_suffix
 from pictures import (
     PictureRef,
-    build_filename,
     datetime_to_snowflake,
     extract_pictures,
     image_extension_from_magic,
     normalize_url,
-    picture_name,
-    resolve_timezone,
-    sanitize_filename,
     snowflake_to_datetime,
-    with_suffix,
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "discord_fixtures"

@@ -1,0 +1,81 @@
+"""What a run produces: a SaveResult per picture, the Summary, and the Reporter callbacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pictures import PictureRef
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What became of one picture."""
+
+    ref: PictureRef
+    filename: str
+    status: str  # downloaded, skipped, failed, planned (dry run)
+    size_bytes: int = 0
+    error: str | None = None
+    refreshed: bool = False
+
+
+@dataclass
+class Summary:
+    """Totals of one run."""
+
+    messages_scanned: int = 0
+    pictures_found: int = 0
+    downloaded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    planned: int = 0
+    refreshed: int = 0
+    threads_scanned: int = 0
+    threads_skipped: int = 0
+    bytes_downloaded: int = 0
+    elapsed_seconds: float = 0.0
+    interrupted: bool = False
+    failures: list[SaveResult] = field(default_factory=list)
+
+    def add(self, result: SaveResult) -> None:
+        """Count one finished picture."""
+        self.refreshed += result.refreshed
+        if result.status == "downloaded":
+            self.downloaded += 1
+            self.bytes_downloaded += result.size_bytes
+        elif result.status == "skipped":
+            self.skipped += 1
+        elif result.status == "planned":
+            self.planned += 1
+        else:
+            self.failed += 1
+            self.failures.append(result)
+
+
+class Reporter(Protocol):
+    """Progress callbacks; main.py decides how (or whether) to show them."""
+
+    def message_scanned(self) -> None: ...
+
+    def picture_found(self) -> None: ...
+
+    def picture_done(self, result: SaveResult) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+class NullReporter:
+    """Shows nothing."""
+
+    def message_scanned(self) -> None:
+        pass
+
+    def picture_found(self) -> None:
+        pass
+
+    def picture_done(self, result: SaveResult) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
