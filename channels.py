@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from discord_client import AccessError, DiscordClient, NotFoundError
 from filenames import sanitize_filename
@@ -26,6 +26,7 @@ TEXT_CHANNEL_TYPES = {
 FORUM_TYPES = {15, 16}  # only threads, no messages of their own
 THREAD_PARENT_TYPES = {0, 5, 15, 16}
 ALL_CHANNELS_TYPES = {0, 5, 15}  # what --all-channels takes: text, announcement, forum
+T = TypeVar("T")
 
 
 class Notes(Protocol):
@@ -62,13 +63,13 @@ class AmbiguousChannelError(Exception):
         self.candidates = list(candidates)
 
 
-def _match_by_name(items: Sequence[dict[str, Any]], wanted: str) -> list[dict[str, Any]]:
+def _match_by_name(items: Sequence[T], wanted: str, name_of: Callable[[T], str]) -> list[T]:
     """Exact name matches, else case-insensitive ones."""
-    exact = [item for item in items if item.get("name") == wanted]
+    exact = [item for item in items if name_of(item) == wanted]
     if exact:
         return exact
     folded = wanted.casefold()
-    return [item for item in items if str(item.get("name", "")).casefold() == folded]
+    return [item for item in items if name_of(item).casefold() == folded]
 
 
 def _name_list(names: Sequence[str]) -> str:
@@ -119,9 +120,7 @@ class ChannelResolver:
                 guild_id=found.get("guild_id"),
                 type=int(found.get("type", 0)),
             )
-        wanted = channel.removeprefix("#").strip()
-        folded = [c for c in self._guild_channels(guild) if c.name.casefold() == wanted.casefold()]
-        candidates = [c for c in folded if c.name == wanted] or folded
+        candidates = _match_by_name(self._guild_channels(guild), channel.removeprefix("#").strip(), lambda c: c.name)
         if not candidates:
             names = [c.name for c in self._guild_channels(guild)]
             raise NotFoundError(f"no channel named {channel!r} in {guild!r}; its channels: {_name_list(names)}")
@@ -138,7 +137,7 @@ class ChannelResolver:
         cache = self._guild_cache
         if guild not in cache:
             guilds = self.client.list_guilds()
-            matched = _match_by_name(guilds, guild.strip())
+            matched = _match_by_name(guilds, guild.strip(), lambda g: str(g.get("name", "")))
             if not matched:
                 raise NotFoundError(f"no server named {guild!r}; your servers: {_name_list([g.get('name', '') for g in guilds])}")
             cache[guild] = [

@@ -326,7 +326,7 @@ class DiscordDownloader:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             self.remove_stale_parts()
         summary = self.summary = Summary()
-        self._state = StateStore(self.output_dir, read_only=self.dry_run or not self.output_dir.is_dir())
+        self._state = StateStore(self.output_dir, read_only=self.dry_run)
         self._index = _NoIndex() if self.dry_run else IndexWriter(self.output_dir)
         self._reserved: dict[str, str] = {}
         self._pending: set[Future[SaveResult]] = set()
@@ -344,7 +344,6 @@ class DiscordDownloader:
                     except (AccessError, NotFoundError) as problem:
                         summary.threads_skipped += 1
                         self.reporter.note(f"skipped thread {thread.label}: {problem}")
-            self._check_intent(None)
         except KeyboardInterrupt:
             summary.interrupted = True
             self.cancel.set()
