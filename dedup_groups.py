@@ -34,7 +34,6 @@ class DedupResult:
     groups: int
     hashes: dict[str, str | None]
     group_of: dict[str, int]
-    unreadable: list[str]
 
     @property
     def pairs(self) -> list[DuplicatePair]:
@@ -139,7 +138,6 @@ def decide(
     hashes: dict[str, str | None],
     window_seconds: float | None,
     max_distance: int,
-    unreadable: Sequence[str] = (),
 ) -> DedupResult:
     """Group every file, keep the earliest of each group."""
     buckets = candidate_buckets(images, window_seconds, exact=max_distance == 0)
@@ -160,4 +158,4 @@ def decide(
             for image in group:
                 group_of[image.name] = duplicate_groups
             removed.extend((image, keeper) for image in group[1:])
-    return DedupResult(kept, removed, duplicate_groups, dict(hashes), group_of, list(unreadable))
+    return DedupResult(kept, removed, duplicate_groups, dict(hashes), group_of)

@@ -243,7 +243,7 @@ def run(argv: list[str] | None = None) -> int:
         bar.close()
     for name in unreadable:
         print(f"warning: cannot read {name} as a picture; kept as unique", file=sys.stderr)
-    result = decide(images, hashes, args.window, args.max_distance, unreadable)
+    result = decide(images, hashes, args.window, args.max_distance)
     copied = 0
     if not args.dry_run:
         output.mkdir(parents=True, exist_ok=True)

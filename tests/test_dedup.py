@@ -148,7 +148,7 @@ def test_decide_from_given_hashes() -> None:
         images[5].name: "cc",
         images[6].name: None,
     }
-    result = decide(images, hashes, None, 0, unreadable=[images[6].name])
+    result = decide(images, hashes, None, 0)
     assert [image.name for image in result.kept] == [
         images[0].name,
         images[3].name,
