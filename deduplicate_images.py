@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -103,11 +104,12 @@ def compute_hashes(
                 return _phash(path)
             return f"{DUPLICATE_MARK}{digest}" if _decodes(path) else None
 
+        files_per_digest = Counter(digests.values())
         by_digest: dict[str, str | None] = {}
         for (digest, _, _), image_hash in zip(jobs, pool.map(work, jobs)):
             by_digest[digest] = image_hash
             if progress is not None:
-                progress(1)
+                progress(files_per_digest[digest])  # the bar counts files, one job serves all copies
     hashes = {image.name: by_digest[digests[image.name]] for image in members}
     unreadable = sorted(name for name, image_hash in hashes.items() if image_hash is None)
     return hashes, unreadable
