@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
-from dedup_groups import DUPLICATE_MARK, DedupResult, ImageFile, candidate_buckets, decide, parse_name_time
-from dedup_report import statistics_text, summary_text
+from picextract.dedup.groups import DUPLICATE_MARK, DedupResult, ImageFile, candidate_buckets, decide, parse_name_time
+from picextract.dedup.report import statistics_text, summary_text
 
 PICTURE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 DEFAULT_SOURCE = "spx-realtime-aws"

@@ -12,10 +12,18 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
-from channels import FORUM_TYPES, THREAD_PARENT_TYPES, AmbiguousChannelError, ChannelInfo, ChannelResolver, output_folder
-from discord_client import AccessError, Cancelled, DiscordClient, DiscordError, DownloadError, NotFoundError
-from filenames import build_filename, picture_name, with_suffix
-from pictures import (
+from picextract.discord.channels import (
+    FORUM_TYPES,
+    THREAD_PARENT_TYPES,
+    AmbiguousChannelError,
+    ChannelInfo,
+    ChannelResolver,
+    output_folder,
+)
+from picextract.discord.client import AccessError, Cancelled, DiscordClient, DiscordError, DownloadError, NotFoundError
+from picextract.download.results import NullReporter, Reporter, SaveResult, Summary
+from picextract.pictures.filenames import build_filename, picture_name, with_suffix
+from picextract.pictures.refs import (
     DEFAULT_KINDS,
     PictureRef,
     datetime_to_snowflake,
@@ -24,8 +32,7 @@ from pictures import (
     normalize_url,
     signed_url_expired,
 )
-from results import NullReporter, Reporter, SaveResult, Summary
-from state import IndexWriter, StateStore
+from picextract.store.state import IndexWriter, StateStore
 
 __all__ = ["AmbiguousChannelError", "ChannelInfo", "DiscordDownloader", "SaveResult", "Summary", "output_folder"]
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from config import ConfigError, Settings, load_settings
-from discord_client import AuthError, DiscordClient, DiscordError
 from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, output_folder
-from filenames import resolve_timezone
-from pictures import DEFAULT_KINDS, KIND_RULES, parse_kinds
-from results import SaveResult, Summary
+from picextract.discord.client import AuthError, DiscordClient, DiscordError
+from picextract.download.results import SaveResult, Summary
+from picextract.pictures.filenames import resolve_timezone
+from picextract.pictures.refs import DEFAULT_KINDS, KIND_RULES, parse_kinds
 
 EXIT_OK, EXIT_FAILED_PICTURES, EXIT_USAGE, EXIT_DISCORD, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEMO_OUTPUT_DIR = "demo-output"
@@ -285,7 +285,7 @@ def run(argv: list[str] | None = None) -> int:
     settings = load_settings()
     args = build_parser(settings).parse_args(argv)
     if args.demo:
-        from tests.sample_channel import start_demo_server
+        from picextract.fake.sample import start_demo_server
 
         server, demo_env = start_demo_server()
         os.environ.pop("DISCORD_BOT_TOKEN", None)

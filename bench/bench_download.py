@@ -32,8 +32,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_discord import FakeDiscord  # noqa: E402
-from tests.sample_channel import CHANNEL_ID, USER_TOKEN, setup_server  # noqa: E402
+from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, setup_server  # noqa: E402
+from picextract.fake.server import FakeDiscord  # noqa: E402
 
 
 def noise_png(rng: random.Random, target_bytes: int) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from tests.fake_discord import FakeDiscord
+from picextract.fake.server import FakeDiscord
 
 ROOT = Path(__file__).resolve().parent.parent
 

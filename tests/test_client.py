@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from discord_client import AccessError, ApiError, AuthError, DiscordClient, DownloadError, NotFoundError, RateLimiter
-from pictures import datetime_to_snowflake
-from tests.fake_discord import FakeDiscord
-from tests.sample_channel import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
+from picextract.discord.client import AccessError, ApiError, AuthError, DiscordClient, DownloadError, NotFoundError, RateLimiter
+from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
+from picextract.fake.server import FakeDiscord
+from picextract.pictures.refs import datetime_to_snowflake
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 

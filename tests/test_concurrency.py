@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from config import Settings
-from discord_client import DiscordClient
 from discord_downloader import ChannelInfo, DiscordDownloader
+from picextract.discord.client import DiscordClient
+from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server
+from picextract.fake.server import FakeDiscord
 from tests.conftest import ROOT, program_env
-from tests.fake_discord import FakeDiscord
-from tests.sample_channel import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server
 
 UTC = timezone.utc
 

@@ -15,8 +15,8 @@ import numpy
 import pytest
 from PIL import Image, ImageDraw
 
-from dedup_groups import ImageFile, candidate_buckets, decide, group_bucket, keeper_order, parse_name_time
-from dedup_report import DuplicatePair, format_duration, statistics_text, summary_text, time_statistics
+from picextract.dedup.groups import ImageFile, candidate_buckets, decide, group_bucket, keeper_order, parse_name_time
+from picextract.dedup.report import DuplicatePair, format_duration, statistics_text, summary_text, time_statistics
 from tests.conftest import ROOT
 
 

@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from discord_client import DiscordClient, NotFoundError
 from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, Summary
-from state import INDEX_FILE_NAME, STATE_FILE_NAME
-from tests.fake_discord import FakeDiscord
-from tests.sample_channel import (
+from picextract.discord.client import DiscordClient, NotFoundError
+from picextract.fake.sample import (
     CHANNEL_ID,
     CHANNEL_NAME,
     GUILD_NAME,
@@ -22,6 +20,8 @@ from tests.sample_channel import (
     make_picture,
     setup_server,
 )
+from picextract.fake.server import FakeDiscord
+from picextract.store.state import INDEX_FILE_NAME, STATE_FILE_NAME
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, GUILD_NAME, USER_TOKEN, build_sample_channel, make_picture, setup_server
+from picextract.fake.server import FakeDiscord
 from tests.conftest import ROOT, program_env, run_main
-from tests.fake_discord import FakeDiscord
-from tests.sample_channel import BOT_TOKEN, CHANNEL_ID, GUILD_NAME, USER_TOKEN, build_sample_channel, make_picture, setup_server
 
 UTC = timezone.utc
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from filenames import build_filename, picture_name, resolve_timezone, sanitize_filename, with_suffix
-from pictures import (
+from picextract.pictures.filenames import build_filename, picture_name, resolve_timezone, sanitize_filename, with_suffix
+from picextract.pictures.refs import (
     PictureRef,
     datetime_to_snowflake,
     extract_pictures,

@@ -10,13 +10,9 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from discord_client import DiscordClient
 from discord_downloader import ChannelInfo, DiscordDownloader, Summary
-from pictures import DEFAULT_KINDS, parse_kinds
-from state import INDEX_FILE_NAME
-from tests.conftest import program_env, run_main
-from tests.fake_discord import FakeDiscord
-from tests.sample_channel import (
+from picextract.discord.client import DiscordClient
+from picextract.fake.sample import (
     BOT_TOKEN,
     CHANNEL_ID,
     CHANNEL_NAME,
@@ -30,6 +26,10 @@ from tests.sample_channel import (
     setup_server,
     snowflake_at,
 )
+from picextract.fake.server import FakeDiscord
+from picextract.pictures.refs import DEFAULT_KINDS, parse_kinds
+from picextract.store.state import INDEX_FILE_NAME
+from tests.conftest import program_env, run_main
 
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import datetime, timezone, tzinfo
 
-from pictures import CONTENT_TYPE_EXTENSIONS, PictureRef, has_media_extension
+from picextract.pictures.refs import CONTENT_TYPE_EXTENSIONS, PictureRef, has_media_extension
 
 MAX_NAME_BYTES = 180
 _WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)}

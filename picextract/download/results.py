@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pictures import PictureRef
+from picextract.pictures.refs import PictureRef
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from tests.fake_discord import ERRORS, invalid_form_body
+from picextract.fake.server import ERRORS, invalid_form_body
 
 if TYPE_CHECKING:
-    from tests.fake_discord import FakeDiscord
+    from picextract.fake.server import FakeDiscord
 
 Reply = tuple[int, Any]
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import requests
 
 from config import Settings
-from pictures import media_extension_from_magic
-from rate_limits import RateLimiter, retry_after_seconds
+from picextract.discord.rate_limits import RateLimiter, retry_after_seconds
+from picextract.pictures.refs import media_extension_from_magic
 
 USER_AGENT = "DiscordBot (https://github.com/discordpicextract/discordpicextract, 1.0)"
 PAGE_LIMIT = 100  # the most Get Channel Messages returns, discord-api.md §2

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from dedup_report import DuplicatePair
+from picextract.dedup.report import DuplicatePair
 
 DUPLICATE_MARK = "same-bytes:"  # stands in for a pHash when only byte-identical files compete
 _NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})_")

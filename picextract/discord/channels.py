@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from discord_client import AccessError, DiscordClient, NotFoundError
-from filenames import sanitize_filename
-from pictures import parse_timestamp, snowflake_to_datetime
+from picextract.discord.client import AccessError, DiscordClient, NotFoundError
+from picextract.pictures.filenames import sanitize_filename
+from picextract.pictures.refs import parse_timestamp, snowflake_to_datetime
 
 TEXT_CHANNEL_TYPES = {
     0: "text",

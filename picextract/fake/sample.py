@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image
 
-from tests.fake_discord import FakeDiscord
+from picextract.fake.server import FakeDiscord
 
 DISCORD_EPOCH_MS = 1420070400000
 USER_TOKEN = "fake-user-token-not-real-0123456789"

@@ -365,7 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(int(fault), ERRORS["missing_access" if fault == "403" else "unknown_channel"], headers)
         if kind == "cdn":
             return self._cdn(parts.path, query, truncate=fault == "truncate")
-        from tests.fake_routes import route_api
+        from picextract.fake.routes import route_api
 
         status, payload = route_api(fake, parts.path.removeprefix("/api/v10"), query, self.headers.get("Authorization"))
         if fault == "truncate":
@@ -386,7 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
                 429,
                 {"message": "You are being rate limited.", "retry_after": round(limited[0] + 0.0005, 3), "global": limited[1]},
             )
-        from tests.fake_routes import route_post
+        from picextract.fake.routes import route_post
 
         status, payload = route_post(fake, parts.path.removeprefix("/api/v10"), body, self.headers.get("Authorization"))
         self._json(status, payload, headers)
