@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from picextract.errors import UsageError
+
 DEFAULT_DAYS = 14
 DEFAULT_OUTPUT_DIR = "spx-realtime-aws"
 MAX_RETRIES = 3
@@ -20,7 +22,7 @@ CDN_BASE = "https://cdn.discordapp.com"  # stickers, discord-api.md §4
 MEDIA_BASE = "https://media.discordapp.net"
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A setting has a value we cannot use."""
 
 

@@ -21,8 +21,9 @@ from typing import NoReturn
 
 from picextract.dedup.groups import DUPLICATE_MARK, DedupResult, ImageFile, candidate_buckets, decide, parse_name_time
 from picextract.dedup.report import statistics_text, summary_text
+from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary
+from picextract.pictures.media import PICTURE_EXTENSIONS
 
-PICTURE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 DEFAULT_SOURCE = "spx-realtime-aws"
 DEFAULT_OUTPUT = "spx-realtime-aws-clean"
 
@@ -177,18 +178,17 @@ def write_report(path: Path, images: Sequence[ImageFile], result: DedupResult) -
 # --- entry point -----------------------------------------------------------------------------
 
 
-class UsageError(Exception):
-    """Bad arguments: exit 2."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see --help)\n")
+        self.exit(ExitCode.USAGE, f"error: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The flags of deduplicate_images.py."""
-    parser = _Parser(description="Copy one picture of each group of re-posts (same pHash and size, same date) to a clean folder.")
+    parser = _Parser(
+        description="Copy one picture of each group of re-posts (same pHash and size, same date) to a clean folder.",
+        epilog=EXIT_CODES_HELP,
+    )
     parser.add_argument(
         "--source", default=DEFAULT_SOURCE, help=f"folder with the downloaded pictures (default {DEFAULT_SOURCE})"
     )
@@ -263,27 +263,13 @@ def run(argv: list[str] | None = None) -> int:
         notes.append(f"{len(result.kept) - copied} unique pictures were already in {output}")
     if notes:
         print("\nNote: " + "; ".join(notes) + ".")
-    return 0
+    return ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:
     """The error boundary: one line on stderr and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        return run(argv)
-    except KeyboardInterrupt:
-        print("\nInterrupted; the source folder is unchanged.", file=sys.stderr)
-        return 130
-    except UsageError as problem:
-        if debug:
-            raise
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-    except OSError as problem:
-        if debug:
-            raise
-        print(f"error: {problem.strerror or problem}: {problem.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 1
+    return error_boundary(lambda: run(argv), debug, interrupted="Interrupted; the source folder is unchanged.")
 
 
 if __name__ == "__main__":

@@ -20,15 +20,16 @@ from picextract.discord.channels import (
     ChannelResolver,
     output_folder,
 )
-from picextract.discord.client import AccessError, Cancelled, DiscordClient, DiscordError, DownloadError, NotFoundError
+from picextract.discord.client import Cancelled, DiscordClient, DownloadError
+from picextract.discord.errors import AccessError, DiscordError, NotFoundError
 from picextract.download.results import NullReporter, Reporter, SaveResult, Summary
 from picextract.pictures.filenames import build_filename, picture_name, with_suffix
+from picextract.pictures.media import has_media_extension
 from picextract.pictures.refs import (
     DEFAULT_KINDS,
     PictureRef,
     datetime_to_snowflake,
     extract_pictures,
-    has_media_extension,
     normalize_url,
     signed_url_expired,
 )

@@ -13,24 +13,20 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import NoReturn
 
-from config import ConfigError, Settings, load_settings
+from config import Settings, load_settings
 from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, output_folder
-from picextract.discord.client import AuthError, DiscordClient, DiscordError
+from picextract.discord.client import DiscordClient
 from picextract.download.results import SaveResult, Summary
+from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary
 from picextract.pictures.filenames import resolve_timezone
 from picextract.pictures.refs import DEFAULT_KINDS, KIND_RULES, parse_kinds
 
-EXIT_OK, EXIT_FAILED_PICTURES, EXIT_USAGE, EXIT_DISCORD, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEMO_OUTPUT_DIR = "demo-output"
-
-
-class UsageError(Exception):
-    """A missing or invalid value from the user: exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
+        self.exit(ExitCode.USAGE, f"error: {message} (see --help)\n")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -38,7 +34,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = _Parser(
         description="Save every picture a Discord channel posted in the last N days.",
         epilog="The token comes from DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env), "
-        "or a hidden prompt. Exit codes: 0 ok, 1 some pictures failed, 2 usage, 3 Discord refused, 130 interrupted.",
+        "or a hidden prompt. " + EXIT_CODES_HELP,
     )
     parser.add_argument("--channel", help="channel ID, or channel name together with --guild")
     parser.add_argument("--guild", help="server (guild) name, when --channel is a name")
@@ -326,7 +322,7 @@ def run(argv: list[str] | None = None) -> int:
     client = DiscordClient(authorization, settings, pool_size=workers + 2)
     reporter = ProgressReporter(show_bar=sys.stderr.isatty())
     options = {"workers": workers, "reporter": reporter, "kinds": kinds, "threads": not args.no_threads, "dry_run": args.dry_run}
-    worst = EXIT_OK
+    worst: int = ExitCode.OK
     try:
         resolver = DiscordDownloader(client, output_dir, tz, **options)
         channels = resolver.resolve_channels(
@@ -344,8 +340,8 @@ def run(argv: list[str] | None = None) -> int:
             print(format_summary(summary, channel, folder, args.dry_run))
             if summary.interrupted:
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
-                return EXIT_INTERRUPTED
-            worst = max(worst, EXIT_FAILED_PICTURES if summary.failed else EXIT_OK)
+                return ExitCode.INTERRUPTED
+            worst = max(worst, ExitCode.SOME_FAILED if summary.failed else ExitCode.OK)
     finally:
         reporter.close()
         client.close()
@@ -355,31 +351,7 @@ def run(argv: list[str] | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The error boundary: our errors become one line on stderr and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        return run(argv)
-    except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except (UsageError, ConfigError, AmbiguousChannelError) as problem:
-        if debug:
-            raise
-        print(f"error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    except AuthError as problem:
-        if debug:
-            raise
-        print(f"error: {problem}. Set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN in .env.", file=sys.stderr)
-        return EXIT_DISCORD
-    except DiscordError as problem:
-        if debug:
-            raise
-        print(f"error: {problem}", file=sys.stderr)
-        return EXIT_DISCORD
-    except OSError as problem:
-        if debug:
-            raise
-        print(f"error: {problem.strerror or problem}: {problem.filename or ''}".rstrip(": "), file=sys.stderr)
-        return EXIT_USAGE
+    return error_boundary(lambda: run(argv), debug)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deduplicate_images import PICTURE_EXTENSIONS  # noqa: E402
 from picextract.dedup.groups import parse_name_time  # noqa: E402
 from picextract.dedup.report import DuplicatePair, statistics_text, summary_text  # noqa: E402
+from picextract.pictures.media import PICTURE_EXTENSIONS  # noqa: E402
 
 
 def main() -> None:

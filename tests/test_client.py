@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from picextract.discord.client import AccessError, ApiError, AuthError, DiscordClient, DownloadError, NotFoundError, RateLimiter
+from picextract.discord.client import DiscordClient, DownloadError
+from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError
+from picextract.discord.rate_limits import RateLimiter
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.refs import datetime_to_snowflake

@@ -10,7 +10,8 @@ import pytest
 
 from config import Settings
 from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, Summary
-from picextract.discord.client import DiscordClient, NotFoundError
+from picextract.discord.client import DiscordClient
+from picextract.discord.errors import NotFoundError
 from picextract.fake.sample import (
     CHANNEL_ID,
     CHANNEL_NAME,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from picextract.pictures.filenames import build_filename, picture_name, resolve_timezone, sanitize_filename, with_suffix
+from picextract.pictures.media import extension_from_magic
 from picextract.pictures.refs import (
     PictureRef,
     datetime_to_snowflake,
     extract_pictures,
-    image_extension_from_magic,
     normalize_url,
     snowflake_to_datetime,
 )
@@ -69,7 +69,7 @@ def test_normalize_url_drops_signature(url: str, normalized: str) -> None:
     ],
 )
 def test_magic_bytes(head: bytes, extension: str | None) -> None:
-    assert image_extension_from_magic(head) == extension
+    assert extension_from_magic(head) == extension
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from picextract.discord.client import AccessError, DiscordClient, NotFoundError
+from picextract.discord.client import DiscordClient
+from picextract.discord.errors import AccessError, NotFoundError
+from picextract.errors import UsageError
 from picextract.pictures.filenames import sanitize_filename
 from picextract.pictures.refs import parse_timestamp, snowflake_to_datetime
 
@@ -54,7 +56,7 @@ class ChannelInfo:
         return f"{parent}{self.name}{where}"
 
 
-class AmbiguousChannelError(Exception):
+class AmbiguousChannelError(UsageError):
     """A name matched several channels; the caller must choose."""
 
     def __init__(self, candidates: Sequence[ChannelInfo]) -> None:

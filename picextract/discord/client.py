@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 import requests
 
 from config import Settings
+from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError
 from picextract.discord.rate_limits import RateLimiter, retry_after_seconds
-from picextract.pictures.refs import media_extension_from_magic
+from picextract.pictures.media import extension_from_magic
 
 USER_AGENT = "DiscordBot (https://github.com/discordpicextract/discordpicextract, 1.0)"
 PAGE_LIMIT = 100  # the most Get Channel Messages returns, discord-api.md §2
@@ -23,26 +24,6 @@ SEARCH_NOT_READY = 110000  # 202 "Index not yet available", discord-api.md §5
 THREAD_SEARCH_PAGE = 25  # threads/search limit, discord-api.md §6
 THREAD_SEARCH_MAX_OFFSET = 9975
 CHUNK_BYTES = 64 * 1024
-
-
-class DiscordError(Exception):
-    """Discord refused or failed a request; the message is written for the user."""
-
-
-class AuthError(DiscordError):
-    """401: the token is missing, wrong or revoked."""
-
-
-class AccessError(DiscordError):
-    """403: the token may not see this resource."""
-
-
-class NotFoundError(DiscordError):
-    """404: the channel, guild or message does not exist."""
-
-
-class ApiError(DiscordError):
-    """Any other failure once retries are used up."""
 
 
 class DownloadError(Exception):
@@ -169,7 +150,10 @@ class DiscordClient:
                 self.limiter.block(route, retry_after_seconds(response.headers, body), is_global)
                 continue
             if status == 401:
-                raise AuthError("Discord rejected the token (401 Unauthorized): check it, or get a new one")
+                raise AuthError(
+                    "Discord rejected the token (401 Unauthorized): check it, or get a new one. "
+                    "Set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN in .env"
+                )
             if status == 403:
                 raise AccessError(f"no access to {what}: {_discord_message(body)}")
             if status == 404:
@@ -321,7 +305,7 @@ class DiscordClient:
                         if cancel is not None and cancel.is_set():
                             raise Cancelled()
                         if extension is None:
-                            extension = media_extension_from_magic(chunk[:16], allow_video)
+                            extension = extension_from_magic(chunk[:16], allow_video)
                             if extension is None:
                                 kind = response.headers.get("Content-Type", "unknown type")
                                 raise _Transient(f"not a picture ({kind}) from {urlsplit(url).netloc}", status)

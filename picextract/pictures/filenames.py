@@ -6,7 +6,8 @@ import re
 import unicodedata
 from datetime import datetime, timezone, tzinfo
 
-from picextract.pictures.refs import CONTENT_TYPE_EXTENSIONS, PictureRef, has_media_extension
+from picextract.pictures.media import CONTENT_TYPE_EXTENSIONS, base_content_type, has_media_extension
+from picextract.pictures.refs import PictureRef
 
 MAX_NAME_BYTES = 180
 _WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)}
@@ -40,8 +41,7 @@ def picture_name(ref: PictureRef) -> str:
     """The original name with a picture extension: from the name, else the content type."""
     name = ref.original_name or "image"
     if not has_media_extension(name):
-        content_type = (ref.content_type or "").split(";", 1)[0].strip().lower()
-        name += CONTENT_TYPE_EXTENSIONS.get(content_type, "")
+        name += CONTENT_TYPE_EXTENSIONS.get(base_content_type(ref.content_type), "")
     return sanitize_filename(name)
 
 

@@ -11,24 +11,10 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from picextract.pictures.media import VIDEO_EXTENSIONS, extension_of, has_picture_extension, is_picture_content_type
+
 DISCORD_EPOCH_MS = 1420070400000  # 2015-01-01T00:00:00Z, discord-api.md §3
 SIGNATURE_PARAMS = frozenset({"ex", "is", "hm"})  # signed CDN URLs, discord-api.md §4
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif")
-VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv")
-CONTENT_TYPE_EXTENSIONS = {
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/jpg": ".jpg",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "image/bmp": ".bmp",
-    "image/x-ms-bmp": ".bmp",
-    "image/tiff": ".tiff",
-    "image/avif": ".avif",
-    "video/mp4": ".mp4",
-    "video/webm": ".webm",
-    "video/quicktime": ".mov",
-}
 COMPONENTS_V2_FLAG = 1 << 15  # IS_COMPONENTS_V2, discord-api.md §4
 MEDIA_GALLERY, CONTAINER, SECTION = 12, 17, 9  # component types, DOCS components/reference
 _LINK = re.compile(r"https?://[^\s<>\"'`|)\]]+", re.IGNORECASE)
@@ -120,61 +106,6 @@ def name_from_url(url: str) -> str:
     return unquote(PurePosixPath(urlsplit(url).path).name)
 
 
-def extension_of(name: str) -> str:
-    """The lower-case extension of a file name, with its dot ('' when none)."""
-    suffix = PurePosixPath(name).suffix.lower()
-    return suffix if 1 < len(suffix) <= 6 else ""
-
-
-def has_image_extension(name: str) -> bool:
-    """True when the name ends in one of the picture extensions we save."""
-    return extension_of(name) in IMAGE_EXTENSIONS
-
-
-def has_media_extension(name: str) -> bool:
-    """True for picture and (opt-in) video extensions."""
-    return extension_of(name) in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
-
-
-def is_image_content_type(content_type: str | None) -> bool:
-    """True for raster image MIME types (SVG is a document, not a picture)."""
-    if not content_type:
-        return False
-    base = content_type.split(";", 1)[0].strip().lower()
-    return base.startswith("image/") and base != "image/svg+xml"
-
-
-def image_extension_from_magic(head: bytes) -> str | None:
-    """The extension matching a picture's first bytes, or None when they are no picture."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return ".png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return ".jpg"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return ".gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ".webp"
-    if head.startswith(b"BM") and len(head) >= 14:
-        return ".bmp"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return ".tiff"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
-        return ".avif"
-    return None
-
-
-def media_extension_from_magic(head: bytes, allow_video: bool) -> str | None:
-    """Like image_extension_from_magic, also accepting MP4/QuickTime and WebM when allowed."""
-    extension = image_extension_from_magic(head)
-    if extension is not None or not allow_video:
-        return extension
-    if head[4:8] == b"ftyp":
-        return ".mov" if head[8:10] == b"qt" else ".mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return ".webm"
-    return None
-
-
 # --- message -> pictures -----------------------------------------------------------------
 
 
@@ -187,10 +118,10 @@ def _attachment_refs(attachments: Iterable[Mapping[str, Any]], kinds: frozenset[
         name = str(attachment.get("filename") or name_from_url(attachment.get("url", "")))
         content_type = str(attachment.get("content_type") or "").lower()
         if content_type:
-            is_image = is_image_content_type(content_type)
+            is_image = is_picture_content_type(content_type)
             is_video = content_type.startswith("video/")
         else:
-            is_image = has_image_extension(name)
+            is_image = has_picture_extension(name)
             is_video = extension_of(name) in VIDEO_EXTENSIONS
         if not ((is_image and "attachments" in kinds) or (is_video and "video" in kinds)):
             continue
@@ -216,7 +147,7 @@ def _media_ref(
         return None
     name = name_from_url(url)
     content_type = media.get("content_type")
-    if content_type and not is_video and not is_image_content_type(content_type):
+    if content_type and not is_video and not is_picture_content_type(content_type):
         return None
     attachment_id = media.get("attachment_id")
     return {
@@ -260,7 +191,7 @@ def _component_refs(components: Iterable[Mapping[str, Any]]) -> Iterable[dict[st
         if component.get("type") == MEDIA_GALLERY:
             for item in component.get("items") or []:
                 ref = _media_ref(item.get("media") or {}, "component")
-                if ref is not None and (ref["content_type"] or has_image_extension(ref["original_name"])):
+                if ref is not None and (ref["content_type"] or has_picture_extension(ref["original_name"])):
                     yield ref
         if component.get("type") in (CONTAINER, SECTION):
             yield from _component_refs(component.get("components") or [])
@@ -269,7 +200,7 @@ def _component_refs(components: Iterable[Mapping[str, Any]]) -> Iterable[dict[st
 def _link_refs(content: str) -> Iterable[dict[str, Any]]:
     for match in _LINK.finditer(content or ""):
         url = match.group(0).rstrip(".,;:!>*_~")
-        if has_image_extension(urlsplit(url).path):
+        if has_picture_extension(urlsplit(url).path):
             yield {
                 "identity": None,
                 "url": url,
