@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import get_type_hints
 
 from picextract.errors import UsageError
 
@@ -57,7 +58,7 @@ _POSITIVE = {"DEFAULT_DAYS", "REQUEST_TIMEOUT"}
 
 
 def _parse_value(name: str, kind: type, raw: str) -> object:
-    """Convert one environment string to the field's type, or raise ConfigError."""
+    """Convert one environment string to the field's declared type, or raise ConfigError."""
     env_name = ENV_NAMES.get(name, name)
     text = raw.strip()
     if kind is str:
@@ -77,14 +78,16 @@ def _parse_value(name: str, kind: type, raw: str) -> object:
     return value
 
 
+_FIELD_TYPES: dict[str, type] = get_type_hints(Settings)
+
+
 def settings_from_env(environ: Mapping[str, str]) -> Settings:
     """Build Settings from the given environment mapping (pure: no file or os access)."""
     overrides: dict[str, object] = {}
     for field in fields(Settings):
         env_name = ENV_NAMES.get(field.name, field.name)
         if env_name in environ:
-            kind = {"int": int, "float": float, "str": str}[str(field.type)]
-            overrides[field.name] = _parse_value(field.name, kind, environ[env_name])
+            overrides[field.name] = _parse_value(field.name, _FIELD_TYPES[field.name], environ[env_name])
     api_base = str(overrides.get("API_BASE", API_BASE))
     if not api_base.startswith(("http://", "https://")):
         raise ConfigError(f"DISCORD_API_BASE={api_base!r} must start with http:// or https://")
@@ -92,13 +95,19 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
     for name in ("CDN_BASE", "MEDIA_BASE"):
         if name in overrides:
             overrides[name] = str(overrides[name]).rstrip("/")
-    return Settings(**overrides)
+    return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def load_settings(env_file: Path | None = Path(".env")) -> Settings:
-    """Load `.env` (never overriding real environment variables) and return the Settings."""
+def read_environment(env_file: Path | None = Path(".env"), environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The process environment over the values of `.env` (which is read, never written into os.environ)."""
+    from_file: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        from dotenv import load_dotenv
+        from dotenv import dotenv_values
 
-        load_dotenv(env_file, override=False)
-    return settings_from_env(os.environ)
+        from_file = {key: value for key, value in dotenv_values(env_file).items() if value is not None}
+    return {**from_file, **environ}
+
+
+def load_settings(environment: Mapping[str, str]) -> Settings:
+    """Settings from an environment built by read_environment (environment > .env > defaults)."""
+    return settings_from_env(environment)

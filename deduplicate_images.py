@@ -19,13 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
+from config import Settings, load_settings, read_environment
 from picextract.dedup.groups import DUPLICATE_MARK, DedupResult, ImageFile, candidate_buckets, decide, parse_name_time
 from picextract.dedup.report import statistics_text, summary_text
 from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary
 from picextract.pictures.media import PICTURE_EXTENSIONS
 
-DEFAULT_SOURCE = "spx-realtime-aws"
-DEFAULT_OUTPUT = "spx-realtime-aws-clean"
+CLEAN_SUFFIX = "-clean"  # the default output is the downloader's folder with this suffix
 
 
 # --- I/O -------------------------------------------------------------------------------------
@@ -183,16 +183,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
     """The flags of deduplicate_images.py."""
     parser = _Parser(
         description="Copy one picture of each group of re-posts (same pHash and size, same date) to a clean folder.",
         epilog=EXIT_CODES_HELP,
     )
-    parser.add_argument(
-        "--source", default=DEFAULT_SOURCE, help=f"folder with the downloaded pictures (default {DEFAULT_SOURCE})"
-    )
-    parser.add_argument("--output", default=DEFAULT_OUTPUT, help=f"folder for the unique pictures (default {DEFAULT_OUTPUT})")
+    source, output = settings.DEFAULT_OUTPUT_DIR, settings.DEFAULT_OUTPUT_DIR + CLEAN_SUFFIX
+    parser.add_argument("--source", default=source, help=f"folder with the downloaded pictures (default {source})")
+    parser.add_argument("--output", default=output, help=f"folder for the unique pictures (default {output})")
     parser.add_argument("--dry-run", action="store_true", help="report only, copy nothing")
     parser.add_argument("--report", type=Path, help="write every file's decision to FILE.json or FILE.csv")
     parser.add_argument("--link", action="store_true", help="hard-link instead of copying (copies across file systems)")
@@ -231,7 +230,7 @@ def _check_args(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def run(argv: list[str] | None = None) -> int:
     """Scan, decide, copy, report; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(load_settings(read_environment())).parse_args(argv)
     source, output = _check_args(args)
     images, ignored = scan(source)
     buckets = candidate_buckets(images, args.window, exact=args.max_distance == 0)

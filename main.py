@@ -7,13 +7,13 @@ import getpass
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from datetime import time as clock_time
 from pathlib import Path
 from typing import NoReturn
 
-from config import Settings, load_settings
+from config import Settings, load_settings, read_environment
 from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, output_folder
 from picextract.discord.client import DiscordClient
 from picextract.download.results import SaveResult, Summary
@@ -91,7 +91,7 @@ def parse_when(text: str, tz: tzinfo | None, end_of_day: bool = False) -> dateti
     return moment.astimezone(timezone.utc)
 
 
-def authorization_from_env(environ: dict[str, str] | os._Environ[str]) -> str | None:
+def authorization_from_env(environ: Mapping[str, str]) -> str | None:
     """The Authorization header value: a bot token gets `Bot `, a user token is sent as is."""
     bot = environ.get("DISCORD_BOT_TOKEN", "").strip()
     if bot:
@@ -234,9 +234,11 @@ def format_summary(summary: Summary, channel: ChannelInfo, output_dir: Path, dry
 # --- the run -----------------------------------------------------------------------------------
 
 
-def _gather(args: argparse.Namespace, settings: Settings, prompter: Prompter) -> tuple[str, str, str | None, float | None, Path]:
+def _gather(
+    args: argparse.Namespace, settings: Settings, environment: Mapping[str, str], prompter: Prompter
+) -> tuple[str, str, str | None, float | None, Path]:
     """Token, channel, guild, days and output folder from flags, environment and prompts, in prompt order."""
-    authorization = authorization_from_env(os.environ)
+    authorization = authorization_from_env(environment)
     if authorization is None:
         if not prompter.interactive:
             raise UsageError("no token: set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env)")
@@ -278,15 +280,15 @@ def _gather(args: argparse.Namespace, settings: Settings, prompter: Prompter) ->
 
 def run(argv: list[str] | None = None) -> int:
     """Parse, ask, download, summarise; returns the exit code."""
-    settings = load_settings()
+    environment = read_environment()
+    settings = load_settings(environment)
     args = build_parser(settings).parse_args(argv)
     if args.demo:
         from picextract.fake.sample import start_demo_server
 
         server, demo_env = start_demo_server()
-        os.environ.pop("DISCORD_BOT_TOKEN", None)
-        os.environ.update(demo_env)
-        settings = load_settings(env_file=None)
+        environment = {name: value for name, value in os.environ.items() if name != "DISCORD_BOT_TOKEN"} | demo_env
+        settings = load_settings(environment)
         args.channel, args.output, args.no_input = demo_env["DEMO_CHANNEL_ID"], args.output or DEMO_OUTPUT_DIR, True
         print(f"Demo: a fake Discord server runs at {settings.API_BASE}; saving into {args.output}/", file=sys.stderr)
     try:
@@ -313,7 +315,7 @@ def run(argv: list[str] | None = None) -> int:
         raise UsageError(f"--include/--only: {problem}") from None
 
     prompter = Prompter(interactive=sys.stdin.isatty() and not args.no_input)
-    authorization, channel_text, guild, days, output_dir = _gather(args, settings, prompter)
+    authorization, channel_text, guild, days, output_dir = _gather(args, settings, environment, prompter)
     try:
         start, until = window(days, since, until, datetime.now(timezone.utc))
     except ValueError as problem:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config import API_BASE, ConfigError, Settings, load_settings, settings_from_env
+from config import API_BASE, ConfigError, Settings, load_settings, read_environment, settings_from_env
 
 
 def test_defaults() -> None:
@@ -46,12 +46,20 @@ def test_bad_values_are_clear_errors(environ: dict[str, str], message: str) -> N
         settings_from_env(environ)
 
 
-def test_env_file_is_loaded_without_overriding_real_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_file_is_read_without_overriding_or_touching_the_environment(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("MAX_RETRIES=7\nDEFAULT_OUTPUT_DIR=from-file\n")
-    monkeypatch.delenv("MAX_RETRIES", raising=False)
-    monkeypatch.setenv("DEFAULT_OUTPUT_DIR", "from-env")
-    settings = load_settings(env_file)
+    env_file.write_text("MAX_RETRIES=7\nDEFAULT_OUTPUT_DIR=from-file\nDISCORD_USER_TOKEN=file-token\n")
+    before = dict(os.environ)
+    environment = read_environment(env_file, {"DEFAULT_OUTPUT_DIR": "from-env"})
+    settings = load_settings(environment)
     assert settings.MAX_RETRIES == 7
     assert settings.DEFAULT_OUTPUT_DIR == "from-env"
-    os.environ.pop("MAX_RETRIES")  # load_dotenv wrote it; monkeypatch restores "absent"
+    assert environment["DISCORD_USER_TOKEN"] == "file-token"
+    assert dict(os.environ) == before
+
+
+def test_values_are_parsed_by_declared_type() -> None:
+    settings = settings_from_env({"MAX_WORKERS": "3", "REQUEST_TIMEOUT": "2.5", "TIMEZONE": "UTC"})
+    assert (type(settings.MAX_WORKERS), type(settings.REQUEST_TIMEOUT), type(settings.TIMEZONE)) == (int, float, str)
+    with pytest.raises(ConfigError, match="is not a int number"):
+        settings_from_env({"MAX_WORKERS": "2.5"})
