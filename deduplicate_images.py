@@ -76,7 +76,7 @@ def _decodes(path: Path) -> bool:
 
 
 def compute_hashes(
-    buckets: Sequence[Sequence[ImageFile]], workers: int, progress: Callable[[int], None] | None = None
+    buckets: Sequence[Sequence[ImageFile]], workers: int, progress: Callable[[int], object] | None = None
 ) -> tuple[dict[str, str | None], list[str]]:
     """pHash of every file in a bucket, or None when unreadable; byte-identical files share one computation.
 

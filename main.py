@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from datetime import time as clock_time
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from config import Settings, load_settings, read_environment
 from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, output_folder
@@ -193,11 +193,11 @@ class ProgressReporter:
     def note(self, text: str) -> None:
         self._write(text, sys.stderr)
 
-    def _write(self, line: str, stream: object) -> None:
+    def _write(self, line: str, stream: TextIO) -> None:
         if self.bar is not None:
             self.bar.write(line, file=stream)
         else:
-            print(line, file=stream)  # type: ignore[call-overload]
+            print(line, file=stream)
 
     def close(self) -> None:
         if self.bar is not None:

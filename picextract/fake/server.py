@@ -119,7 +119,7 @@ class FakeDiscord:
     @property
     def base_url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_base(self) -> str:
@@ -369,8 +369,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         status, payload = route_api(fake, parts.path.removeprefix("/api/v10"), query, self.headers.get("Authorization"))
         if fault == "truncate":
-            body = json.dumps(payload).encode()
-            return self._send(status, body, "application/json", headers, cut_at=len(body) // 2)
+            encoded = json.dumps(payload).encode()
+            return self._send(status, encoded, "application/json", headers, cut_at=len(encoded) // 2)
         self._json(status, payload, headers)
 
     def do_POST(self) -> None:  # noqa: N802
