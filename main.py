@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from config import Settings, load_settings, read_environment
-from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, output_folder
+from discord_downloader import DiscordDownloader
+from picextract.discord.channels import AmbiguousChannelError, ChannelInfo, output_folder
 from picextract.discord.client import DiscordClient
 from picextract.download.results import SaveResult, Summary
 from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from config import Settings
-from discord_downloader import ChannelInfo, DiscordDownloader
+from discord_downloader import DiscordDownloader
+from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord

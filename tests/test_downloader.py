@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from discord_downloader import AmbiguousChannelError, ChannelInfo, DiscordDownloader, Summary
+from discord_downloader import DiscordDownloader
+from picextract.discord.channels import AmbiguousChannelError, ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import NotFoundError
+from picextract.download.results import Summary
 from picextract.fake.sample import (
     CHANNEL_ID,
     CHANNEL_NAME,
@@ -204,3 +206,21 @@ def test_stale_part_files_are_removed(server: FakeDiscord, settings: Settings, t
     _run(settings, tmp_path, datetime.now(UTC) - timedelta(days=1))
     assert not list(tmp_path.glob("*.part"))
     assert set(os.listdir(tmp_path)) <= {STATE_FILE_NAME, f"{STATE_FILE_NAME}-wal", f"{STATE_FILE_NAME}-shm", INDEX_FILE_NAME}
+
+
+def test_one_downloader_runs_any_number_of_times(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    """Per-run state lives in a run object: a second run() on the same instance neither hangs nor reuses counters."""
+    factory = setup_server(server)
+    first_posted = datetime.now(UTC) - timedelta(hours=2)
+    factory.message(first_posted, "", [factory.attachment("first.png", make_picture(1))])
+    client = DiscordClient(USER_TOKEN, settings)
+    downloader = DiscordDownloader(client, tmp_path, UTC, workers=2)
+    try:
+        first = downloader.run(CHANNEL, first_posted - timedelta(minutes=1))
+        factory.message(first_posted + timedelta(hours=1), "", [factory.attachment("second.png", make_picture(2))])
+        second = downloader.run(CHANNEL, first_posted - timedelta(minutes=1))
+    finally:
+        client.close()
+    assert (first.downloaded, first.messages_scanned) == (1, 1)
+    assert (second.downloaded, second.skipped, second.messages_scanned, second.interrupted) == (1, 0, 1, False)
+    assert sorted(name.split("_", 2)[2] for name in _saved(tmp_path)) == ["first.png", "second.png"]

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from discord_downloader import ChannelInfo, DiscordDownloader, Summary
+from discord_downloader import DiscordDownloader
+from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.results import Summary
 from picextract.fake.sample import (
     BOT_TOKEN,
     CHANNEL_ID,
