@@ -8,14 +8,17 @@ requests that ignore a rate limit (`violations`), so tests can assert there are 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
+import ssl
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 ERRORS = {  # real bodies, discord-api.md §1
     401: {"message": "401: Unauthorized", "code": 0},
@@ -25,6 +28,10 @@ ERRORS = {  # real bodies, discord-api.md §1
 }
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>blocked</body></html>"
 EXPIRED_TEXT = b"This content is no longer available."
+VIA = "1.1 google"  # Discord's API answers pass Google's load balancer; clients read a 429 without it as a Cloudflare ban
+# Hosts reached through the HTTPS tunnel (`serve_tls_tunnel`) map to the paths the server serves them under.
+HOST_PREFIXES = {"cdn.discordapp.com": "/cdn", "media.discordapp.net": "/media"}
+CDN_PREFIXES = ("/cdn/", "/media/", "/ext/")
 
 
 def invalid_form_body(field_name: str, value: str) -> dict[str, Any]:
@@ -95,6 +102,8 @@ class FakeDiscord:
         self._windows: dict[str, _Window] = defaultdict(_Window)
         self._global_blocked_until = 0.0
         self._ids = 0
+        self._sizes: dict[str, tuple[int, int] | None] = {}
+        self.tunnel_context: ssl.SSLContext | None = None
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.fake = self  # type: ignore[attr-defined]
@@ -208,6 +217,36 @@ class FakeDiscord:
         """The `proxy_url` twin of a CDN URL (served from the same files)."""
         return cdn_url.replace("/cdn/", "/media/", 1)
 
+    def stored_file(self, path: str) -> StoredFile | None:
+        """The file served at a CDN, media-proxy or external path (`/cdn/...`, `/media/...`, `/ext/...`)."""
+        for prefix in CDN_PREFIXES:
+            if path.startswith(prefix):
+                return self.state.files.get(unquote(path[len(prefix) :]))
+        return None
+
+    def picture_size(self, url: str) -> tuple[int, int] | None:
+        """(width, height) of the picture a URL serves, None when it is not a picture this server hosts."""
+        path = urlsplit(url).path
+        if path not in self._sizes:
+            stored = self.stored_file(path)
+            size = None
+            if stored is not None and stored.content_type.startswith("image/"):
+                from PIL import Image, UnidentifiedImageError
+
+                try:
+                    with Image.open(io.BytesIO(stored.data)) as image:
+                        size = image.size
+                except (UnidentifiedImageError, OSError):
+                    size = None
+            self._sizes[path] = size
+        return self._sizes[path]
+
+    def serve_tls_tunnel(self, certfile: str, keyfile: str) -> None:
+        """Accept HTTPS-proxy CONNECTs and answer inside them with this certificate (for clients fixed on discord.com)."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        self.tunnel_context = context
+
     def next_id(self) -> int:
         with self.lock:
             self._ids += 1
@@ -253,32 +292,37 @@ class FakeDiscord:
             if now < self._global_blocked_until - 0.001 or now < window.blocked_until - 0.001:
                 self.state.violations += 1
                 wait = max(self._global_blocked_until, window.blocked_until) - now
-                return {}, (wait, now < self._global_blocked_until)
+                return self._bucket_headers(bucket, window, now), (wait, now < self._global_blocked_until)
             if self.state.forced_429 and is_api:
                 retry_after, is_global = self.state.forced_429.popleft()
                 if is_global:
                     self._global_blocked_until = now + retry_after
                 else:
                     window.blocked_until = now + retry_after
-                return {}, (retry_after, is_global)
+                return self._bucket_headers(bucket, window, now), (retry_after, is_global)
             if not is_api:
                 return {}, None
             if now >= window.started + self.state.bucket_window_seconds:
                 window.started, window.used = now, 0
+            bucket_headers = self._bucket_headers(bucket, window, now)
             if window.used >= self.state.bucket_limit:
                 self.state.violations += 1
-                return {}, (window.started + self.state.bucket_window_seconds - now, False)
+                return bucket_headers, (window.started + self.state.bucket_window_seconds - now, False)
             window.used += 1
-            reset_after = window.started + self.state.bucket_window_seconds - now
-            remaining = self.state.bucket_limit - window.used
-            if remaining == 0:
+            if window.used == self.state.bucket_limit:
                 window.blocked_until = window.started + self.state.bucket_window_seconds
-            return {
-                "X-RateLimit-Limit": str(self.state.bucket_limit),
-                "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset-After": f"{reset_after + 0.0005:.3f}",
-                "X-RateLimit-Bucket": hashlib.md5(bucket.split(":")[0].encode()).hexdigest()[:12],
-            }, None
+            return self._bucket_headers(bucket, window, now), None
+
+    def _bucket_headers(self, bucket: str, window: _Window, now: float) -> dict[str, str]:
+        """X-RateLimit-* as Discord sends them (DOCS topics/rate-limits.mdx §Header Format)."""
+        reset_after = window.started + self.state.bucket_window_seconds - now
+        return {
+            "X-RateLimit-Limit": str(self.state.bucket_limit),
+            "X-RateLimit-Remaining": str(max(0, self.state.bucket_limit - window.used)),
+            "X-RateLimit-Reset": f"{self.now() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after + 0.0005:.3f}",
+            "X-RateLimit-Bucket": hashlib.md5(bucket.split(":")[0].encode()).hexdigest()[:12],
+        }
 
 
 def _bucket_of(path: str) -> str:
@@ -328,80 +372,122 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def _begin(self, kind_hint: str | None = None) -> tuple[str, str, dict[str, str]]:
+        """Record the request; returns (kind, path, query) with the Host's CDN prefix applied."""
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        kind = "api" if parts.path.startswith("/api/") else "cdn"
+        path = HOST_PREFIXES.get((self.headers.get("Host") or "").split(":")[0], "") + parts.path
+        kind = kind_hint or ("api" if path.startswith("/api/") else "cdn")
         fake = self.fake
         with fake.lock:
-            fake.state.requests.append(
-                RequestRecord(kind, parts.path, query, time.monotonic(), self.headers.get("Authorization"))
-            )
-        if fake.state.latency_seconds:
-            time.sleep(fake.state.latency_seconds)
-        fault = fake.take_fault(parts.path)
+            fake.state.requests.append(RequestRecord(kind, path, query, time.monotonic(), self.headers.get("Authorization")))
+        return kind, path, query
+
+    def _early_fault(self, fault: str | None) -> bool:
+        """Play the faults that answer before rate limits; True when the request is done."""
         if fault == "drop":
             self.close_connection = True
             self.connection.shutdown(2)
-            return
+            return True
         if fault == "slow":
-            time.sleep(fake.state.slow_seconds)
+            time.sleep(self.fake.state.slow_seconds)
         if fault in ("500", "502"):
-            return self._json(int(fault), {"message": "Internal Server Error", "code": 0})
+            self._json(int(fault), {"message": "Internal Server Error", "code": 0})
+            return True
         if fault == "html":
-            return self._send(200, HTML_PAGE, "text/html; charset=utf-8")
-        headers, limited = fake.rate_limit(_bucket_of(parts.path) if kind == "api" else f"cdn:{parts.path}", kind == "api")
+            self._send(200, HTML_PAGE, "text/html; charset=utf-8")
+            return True
+        return False
+
+    def _too_many(self, path: str, limited: tuple[float, bool] | None, headers: dict[str, str], forced: bool) -> None:
+        """A 429 as Discord sends it: body, Retry-After, X-RateLimit-Scope and the `Via` of its own proxies."""
+        retry_after, is_global = limited or (0.05, False)
+        if forced:
+            with self.fake.lock:
+                self.fake._windows[f"cdn:{path}"].blocked_until = time.monotonic() + retry_after
+        body = {"message": "You are being rate limited.", "retry_after": round(retry_after + 0.0005, 3), "global": is_global}
+        extra = {"Retry-After": str(max(1, int(retry_after + 0.999))), "X-RateLimit-Scope": "global" if is_global else "user"}
+        if is_global:
+            extra["X-RateLimit-Global"] = "true"
+        else:
+            extra |= headers
+        self._json(429, body, extra | {"Via": VIA})
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        kind, path, query = self._begin()
+        fake = self.fake
+        if fake.state.latency_seconds:
+            time.sleep(fake.state.latency_seconds)
+        fault = fake.take_fault(path)
+        if self._early_fault(fault):
+            return
+        headers, limited = fake.rate_limit(_bucket_of(path) if kind == "api" else f"cdn:{path}", kind == "api")
         if fault == "429" or limited:
-            retry_after, is_global = limited or (0.05, False)
-            if fault == "429":
-                with fake.lock:
-                    fake._windows[f"cdn:{parts.path}"].blocked_until = time.monotonic() + retry_after
-            body = {"message": "You are being rate limited.", "retry_after": round(retry_after + 0.0005, 3), "global": is_global}
-            extra = {"Retry-After": str(max(1, int(retry_after + 0.999))), "X-RateLimit-Scope": "global" if is_global else "user"}
-            if is_global:
-                extra["X-RateLimit-Global"] = "true"
-            return self._json(429, body, extra)
+            return self._too_many(path, limited, headers, forced=fault == "429")
         if fault in ("403", "404"):
             return self._json(int(fault), ERRORS["missing_access" if fault == "403" else "unknown_channel"], headers)
         if kind == "cdn":
-            return self._cdn(parts.path, query, truncate=fault == "truncate")
+            return self._cdn(path, query, truncate=fault == "truncate")
         from picextract.fake.routes import route_api
 
-        status, payload = route_api(fake, parts.path.removeprefix("/api/v10"), query, self.headers.get("Authorization"))
-        if fault == "truncate":
-            encoded = json.dumps(payload).encode()
-            return self._send(status, encoded, "application/json", headers, cut_at=len(encoded) // 2)
-        self._json(status, payload, headers)
+        status, payload = route_api(fake, path.removeprefix("/api/v10"), query, self.headers.get("Authorization"))
+        encoded = json.dumps(payload).encode()
+        self._send(
+            status, encoded, "application/json", headers | {"Via": VIA}, cut_at=len(encoded) // 2 if fault == "truncate" else None
+        )
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"null")
-        parts = urlsplit(self.path)
-        fake = self.fake
-        with fake.lock:
-            fake.state.requests.append(RequestRecord("api", parts.path, {}, time.monotonic(), self.headers.get("Authorization")))
-        headers, limited = fake.rate_limit(_bucket_of(parts.path), True)
+        _, path, _ = self._begin("api")
+        headers, limited = self.fake.rate_limit(_bucket_of(path), True)
         if limited:
-            return self._json(
-                429,
-                {"message": "You are being rate limited.", "retry_after": round(limited[0] + 0.0005, 3), "global": limited[1]},
-            )
+            return self._too_many(path, limited, headers, forced=False)
         from picextract.fake.routes import route_post
 
-        status, payload = route_post(fake, parts.path.removeprefix("/api/v10"), body, self.headers.get("Authorization"))
-        self._json(status, payload, headers)
+        status, payload = route_post(self.fake, path.removeprefix("/api/v10"), body, self.headers.get("Authorization"))
+        self._json(status, payload, headers | {"Via": VIA})
+
+    def do_CONNECT(self) -> None:  # noqa: N802
+        """An HTTPS proxy tunnel: clients whose API root cannot be changed reach the server as discord.com."""
+        context = self.fake.tunnel_context
+        if context is None:
+            return self._send(405, b"no tunnel", "text/plain")
+        self.send_response(200, "Connection Established")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            tunnel = context.wrap_socket(self.connection, server_side=True)
+            _Handler(tunnel, self.client_address, self.server)  # serves the requests inside the tunnel
+        except (ssl.SSLError, OSError):
+            pass
+        self.close_connection = True
 
     def _cdn(self, path: str, query: dict[str, str], truncate: bool) -> None:
-        for prefix in ("/cdn/", "/media/", "/ext/"):
-            if path.startswith(prefix):
-                from urllib.parse import unquote
-
-                stored = self.fake.state.files.get(unquote(path[len(prefix) :]))
-                break
-        else:
-            stored = None
+        stored = self.fake.stored_file(path)
         if stored is None:
             return self._send(404, b"Not Found", "text/plain")
         if "ex" in query and int(query["ex"], 16) < self.fake.now():
             return self._send(404, EXPIRED_TEXT, "text/plain")
-        self._send(200, stored.data, stored.content_type, cut_at=len(stored.data) // 2 if truncate else None)
+        total = len(stored.data)
+        byte_range = parse_range(self.headers.get("Range"), total)
+        if byte_range is None:
+            cut_at = total // 2 if truncate else None
+            return self._send(200, stored.data, stored.content_type, {"Accept-Ranges": "bytes"}, cut_at=cut_at)
+        first, last = byte_range
+        if first > last:
+            return self._send(416, b"", stored.content_type, {"Content-Range": f"bytes */{total}"})
+        headers = {"Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{total}"}
+        self._send(206, stored.data[first : last + 1], stored.content_type, headers)
+
+
+def parse_range(header: str | None, total: int) -> tuple[int, int] | None:
+    """A single `bytes=` range as inclusive (first, last); first > last when it cannot be served."""
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", (header or "").strip())
+    if match is None or match.groups() == ("", ""):
+        return None
+    start, end = match.groups()
+    if start == "":
+        return max(0, total - int(end)), total - 1
+    last = min(int(end), total - 1) if end else total - 1
+    return int(start), last if int(start) < total else -1
