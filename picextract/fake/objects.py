@@ -203,7 +203,7 @@ def complete_embed(embed: Json, dims: Dimensions) -> Json:
             full[key] = complete_media(embed[key], dims)
     if embed.get("type") in ("gifv", "video") and "video" in full:
         full["video"] = {key: value for key, value in full["video"].items() if key not in ("placeholder", "placeholder_version")}
-    return {"content_scan_version": 2} | full if "url" in embed else full
+    return full
 
 
 def complete_attachment(attachment: Json, dims: Dimensions) -> Json:

@@ -106,6 +106,16 @@ def served_message(fake: FakeDiscord, message: dict[str, Any], token_kind: str) 
     return full
 
 
+def served_channel(fake: FakeDiscord, channel: dict[str, Any]) -> dict[str, Any]:
+    """A stored channel or thread as the API sends it, `last_message_id` its newest message."""
+    messages = fake.state.messages.get(channel["id"])
+    found = {"last_message_id": messages[-1]["id"]} if messages else {}
+    if "thread_metadata" in channel:
+        count = len(messages or [])
+        found |= {"message_count": count, "total_message_sent": count}
+    return objects.complete_channel(found | channel)
+
+
 # --- handlers -------------------------------------------------------------------------------
 
 
@@ -142,7 +152,7 @@ def _guild_channels(fake: FakeDiscord, request: ApiRequest) -> Reply:
     if isinstance(found, tuple):
         return found
     channels = [c for c in fake.state.channels.values() if c.get("guild_id") == found["id"] and "thread_metadata" not in c]
-    return 200, [objects.complete_channel(c) for c in channels]
+    return 200, [served_channel(fake, c) for c in channels]
 
 
 def _active_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
@@ -152,7 +162,7 @@ def _active_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
     if isinstance(found, tuple):
         return found
     threads = [
-        objects.complete_channel(c)
+        served_channel(fake, c)
         for c in fake.state.channels.values()
         if c.get("guild_id") == found["id"] and "thread_metadata" in c and not c["thread_metadata"]["archived"]
     ]
@@ -161,7 +171,7 @@ def _active_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
 
 def _channel_info(fake: FakeDiscord, request: ApiRequest) -> Reply:
     found = _channel(fake, request.ids[0])
-    return found if isinstance(found, tuple) else (200, objects.complete_channel(found))
+    return found if isinstance(found, tuple) else (200, served_channel(fake, found))
 
 
 def _messages(fake: FakeDiscord, request: ApiRequest) -> Reply:
@@ -206,7 +216,7 @@ def _thread_search(fake: FakeDiscord, request: ApiRequest) -> Reply:
             "message": "Index not yet available. Try again later",
             "code": 110000,
             "documents_indexed": 0,
-            "retry_after": 0.05,
+            "retry_after": fake.state.search_retry_after_seconds,
         }
     limit = _limit(request.query, 25, 25)
     if isinstance(limit, tuple):
@@ -215,7 +225,7 @@ def _thread_search(fake: FakeDiscord, request: ApiRequest) -> Reply:
     threads = sorted(_threads_of(fake, found["id"]), key=lambda t: int(t["last_message_id"]), reverse=True)
     if request.query.get("archived") in ("true", "false"):
         threads = [t for t in threads if t["thread_metadata"]["archived"] == (request.query["archived"] == "true")]
-    chunk = [objects.complete_channel(t) for t in threads[offset : offset + limit]]
+    chunk = [served_channel(fake, t) for t in threads[offset : offset + limit]]
     return 200, {"threads": chunk, "members": [], "has_more": offset + limit < len(threads), "total_results": len(threads)}
 
 
@@ -232,7 +242,7 @@ def _archived_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
     if "before" in request.query:
         before = datetime.fromisoformat(request.query["before"])
         archived = [t for t in archived if datetime.fromisoformat(t["thread_metadata"]["archive_timestamp"]) < before]
-    threads = [objects.complete_channel(t) for t in archived[:limit]]
+    threads = [served_channel(fake, t) for t in archived[:limit]]
     return 200, {"threads": threads, "members": [], "has_more": len(archived) > limit}
 
 

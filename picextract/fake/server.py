@@ -91,12 +91,13 @@ class FakeDiscordState:
     clock_offset_seconds: float = 0.0
     bot_message_content_intent: bool = True
     search_not_ready_answers: int = 0  # threads/search answers 202 "index not ready" this often first
+    search_retry_after_seconds: int = 0  # the 202's `retry_after`: whole seconds (the docs' example says 2)
 
 
 class FakeDiscord:
     """Start with `with FakeDiscord() as server:`; `server.api_base` goes in DISCORD_API_BASE."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, port: int = 0, **settings: Any) -> None:
         self.state = FakeDiscordState(**settings)
         self.lock = threading.RLock()
         self._windows: dict[str, _Window] = defaultdict(_Window)
@@ -104,7 +105,7 @@ class FakeDiscord:
         self._ids = 0
         self._sizes: dict[str, tuple[int, int] | None] = {}
         self.tunnel_context: ssl.SSLContext | None = None
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
