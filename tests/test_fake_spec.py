@@ -332,3 +332,16 @@ def test_the_check_catches_a_thin_message() -> None:
     failures = spec_failures(Answer("GET", "/channels/2/messages", 200, {}, [thin]))
     messages = " ".join(message for _, _, message in failures)
     assert all(f"'{name}' is a required property" in messages for name in ("mention_roles", "pinned", "tts", "avatar"))
+
+
+def test_cdn_serves_byte_ranges() -> None:
+    with FakeDiscord() as server:
+        url = server.add_file("attachments/1/2/a.png", bytes(range(100)), "image/png")
+        whole = requests.get(url, timeout=5)
+        assert (whole.status_code, whole.headers["Accept-Ranges"], whole.headers["Content-Length"]) == (200, "bytes", "100")
+        part = requests.get(url, headers={"Range": "bytes=10-19"}, timeout=5)
+        assert (part.status_code, part.headers["Content-Range"], part.content) == (206, "bytes 10-19/100", bytes(range(10, 20)))
+        tail = requests.get(server.media_url(url), headers={"Range": "bytes=-5"}, timeout=5)
+        assert (tail.status_code, tail.content) == (206, bytes(range(95, 100)))
+        beyond = requests.get(url, headers={"Range": "bytes=100-"}, timeout=5)
+        assert (beyond.status_code, beyond.headers["Content-Range"]) == (416, "bytes */100")

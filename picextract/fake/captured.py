@@ -53,11 +53,17 @@ def _hosted_bytes(key: str) -> tuple[bytes, str]:
     return b"<!DOCTYPE html><html><body>captured link</body></html>", "text/html; charset=utf-8"
 
 
+def _key_of(url: str) -> str:
+    """Where the fake server stores the file of a captured URL."""
+    parts = urlsplit(url)
+    return unquote(parts.path.lstrip("/")) if parts.hostname in _HOST_PREFIX else f"{parts.hostname}{unquote(parts.path)}"
+
+
 def _moved_url(server: FakeDiscord, url: str) -> str:
     """The fake server's twin of a URL from a captured payload, with its file hosted there."""
     parts = urlsplit(url)
     prefix = _HOST_PREFIX.get(parts.hostname or "")
-    key = unquote(parts.path.lstrip("/")) if prefix else f"{parts.hostname}{unquote(parts.path)}"
+    key = _key_of(url)
     if key not in server.state.files:
         data, content_type = _hosted_bytes(key)
         server.add_file(key, data, content_type, signed=False)
@@ -69,7 +75,11 @@ def _moved_url(server: FakeDiscord, url: str) -> str:
 
 def _moved(server: FakeDiscord, value: Any, renames: dict[str, str]) -> Any:
     if isinstance(value, dict):
-        return {key: _moved(server, item, renames) for key, item in value.items()}
+        moved = {key: _moved(server, item, renames) for key, item in value.items()}
+        if isinstance(value.get("url"), str) and isinstance(value.get("proxy_url"), str) and _URL.fullmatch(value["url"]):
+            # The media proxy serves Discord's cached copy of `url`: the same bytes.
+            server.state.files[_key_of(value["proxy_url"])] = server.state.files[_key_of(value["url"])]
+        return moved
     if isinstance(value, list):
         return [_moved(server, item, renames) for item in value]
     if isinstance(value, str):

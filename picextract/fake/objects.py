@@ -201,8 +201,6 @@ def complete_embed(embed: Json, dims: Dimensions) -> Json:
     for key in ("image", "thumbnail", "video"):
         if isinstance(embed.get(key), dict):
             full[key] = complete_media(embed[key], dims)
-    if embed.get("type") in ("gifv", "video") and "video" in full:
-        full["video"] = {key: value for key, value in full["video"].items() if key not in ("placeholder", "placeholder_version")}
     return full
 
 
