@@ -40,6 +40,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+def user(user_id: str, username: str, global_name: str | None = None, bot: bool = False) -> dict[str, Any]:
+    """An `author` object; pass it as `author=` to `MessageFactory.message`."""
+    author: dict[str, Any] = {"id": user_id, "username": username, "global_name": global_name, "discriminator": "0"}
+    if bot:
+        author["bot"] = True
+    return author
+
+
+def webhook_author(webhook_id: str, name: str) -> dict[str, Any]:
+    """The `author` of a webhook's message (its id is the webhook's); pass `webhook_id=` too."""
+    return {"id": webhook_id, "username": name, "discriminator": "0000", "avatar": None}
+
+
 class MessageFactory:
     """Makes messages, attachments and hosted files on one fake server."""
 
