@@ -157,7 +157,11 @@ def _download_all(
     try:
         resolver = downloader_for(output_dir)
         channels = resolver.resolve_channels(
-            channel_text, guild, args.all_channels, choose=prompter.choose, need_guild_names="{guild}" in str(output_dir)
+            channel_text,
+            guild,
+            args.all_channels,
+            choose=prompter.choose,
+            need_guild_names="{guild}" in f"{output_dir}{flags.name_template.text}",
         )
         if not channels:
             raise UsageError(f"no channel of {guild!r} can be read")

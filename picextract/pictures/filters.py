@@ -156,7 +156,7 @@ def parse_filter(authors: Iterable[str] | None, source: str | None, contains: st
     text = contains or ""
     if text.startswith(REGEX_PREFIX):
         try:
-            pattern = re.compile(text[len(REGEX_PREFIX) :], re.IGNORECASE)
+            pattern = re.compile(text[len(REGEX_PREFIX) :], re.IGNORECASE | re.MULTILINE)
         except re.error as problem:
             raise ValueError(f"--contains: bad regular expression {text[len(REGEX_PREFIX) :]!r}: {problem}") from None
     elif contains is not None and not text.strip():
