@@ -178,7 +178,7 @@ def _sample_message(factory: MessageFactory, rng: random.Random, number: int, wh
         image_url = factory.external(f"bot/signal_{number}.png", data)
         thumb_url = factory.external(f"bot/logo_{number}.png", thumb)
         embed = {"type": "rich", "title": "Signal", "image": {"url": image_url}, "thumbnail": {"url": thumb_url}}
-        factory.message(when, "", embeds=[embed])
+        factory.message(when, "", embeds=[embed], author=user("80351110224678999", "spx-signal-bot", bot=True))
         return [(f"signal_{number}.png", data)]
     if kind == 5:  # non-pictures only: a PDF, a video and a gifv embed
         pdf = factory.attachment(f"report_{number}.pdf", b"%PDF-1.4 fake", "application/pdf")
