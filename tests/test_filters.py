@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from picextract.download.run import resume_point
 from picextract.pictures.filters import (
     Author,
     FilterGate,
@@ -182,3 +183,17 @@ def test_text_and_author_of_real_forward_fixture() -> None:
     assert _passes(parse_filter(["minimus"], None, "hideaki anno"), message) is True
     assert _passes(parse_filter(None, None, "re:fixupx\\.com/i/status"), message) is True
     assert "humanity" in message_text(message)
+
+
+@pytest.mark.parametrize(
+    ("coverages", "after", "expected"),
+    [
+        ([None, None], 10, (10, None)),  # nothing read yet
+        ([(5, 20), None], 10, (20, (5, 20))),  # this filter's own progress
+        ([(5, 20), (0, 30)], 10, (30, (0, 30))),  # an unfiltered run read further
+        ([(5, 20), (11, 30)], 10, (20, (5, 20))),  # the unfiltered run started later than this window
+        ([(0, 10)], 10, (10, None)),  # covered up to the window's start only
+    ],
+)
+def test_resume_point(coverages: list[tuple[int, int] | None], after: int, expected: tuple[int, object]) -> None:
+    assert resume_point(coverages, after) == expected
