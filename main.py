@@ -20,7 +20,9 @@ from picextract.cli.prompts import Prompter
 from picextract.discord.channels import output_folder
 from picextract.discord.client import DiscordClient
 from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary
+from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
 from picextract.pictures.refs import KIND_RULES
+from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
 
 DEMO_OUTPUT_DIR = "demo-output"
 
@@ -55,6 +57,25 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     parser.add_argument("--only", help="save only these kinds (comma-separated), e.g. attachments")
     parser.add_argument("--dry-run", action="store_true", help="print what would be saved; write nothing")
+    parser.add_argument(
+        "--author",
+        action="append",
+        metavar="WHO",
+        help="only messages by these users: ids, user or display names (comma list, repeatable)",
+    )
+    parser.add_argument(
+        "--from", dest="from_who", metavar="bots|people|all", help="only messages of bots (webhooks too) or of people"
+    )
+    parser.add_argument(
+        "--contains",
+        metavar="TEXT",
+        help="only messages whose text or embeds contain TEXT (ignoring case); re:PATTERN for a regex",
+    )
+    parser.add_argument(
+        "--name",
+        metavar="TEMPLATE",
+        help=f"file names, fields {', '.join('{' + f + '}' for f in FIELDS)} (default {DEFAULT_TEMPLATE})",
+    )
     parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
@@ -127,13 +148,20 @@ def _download_all(
             kinds=flags.kinds,
             threads=not args.no_threads,
             dry_run=args.dry_run,
+            message_filter=flags.message_filter,
+            name_template=flags.name_template,
         )
 
     worst: int = ExitCode.OK
+    authors_seen: dict[str, Author] = {}
     try:
         resolver = downloader_for(output_dir)
         channels = resolver.resolve_channels(
-            channel_text, guild, args.all_channels, choose=prompter.choose, need_guild_names="{guild}" in str(output_dir)
+            channel_text,
+            guild,
+            args.all_channels,
+            choose=prompter.choose,
+            need_guild_names="{guild}" in f"{output_dir}{flags.name_template.text}",
         )
         if not channels:
             raise UsageError(f"no channel of {guild!r} can be read")
@@ -142,8 +170,11 @@ def _download_all(
             if folder.exists() and not folder.is_dir():
                 raise UsageError(f"output {folder} exists and is not a folder")
             downloader = downloader_for(folder)
-            print(f"Pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {folder}", file=sys.stderr)
+            print(
+                f"Pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {folder}{_choices(flags)}", file=sys.stderr
+            )
             summary = downloader.run(channel, start, until)
+            authors_seen.update(summary.authors_seen)
             print(format_summary(summary, channel, folder, args.dry_run))
             if summary.interrupted:
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
@@ -151,7 +182,17 @@ def _download_all(
             worst = max(worst, ExitCode.SOME_FAILED if summary.failed else ExitCode.OK)
     finally:
         reporter.close()
+    unknown = unknown_authors(flags.message_filter, authors_seen.values())
+    if unknown:
+        raise UsageError(unknown_authors_message(unknown, authors_seen.values()))
     return worst
+
+
+def _choices(flags: FlagValues) -> str:
+    """The filters and name template of the run, for its header ('' when neither is set)."""
+    shown = flags.message_filter.describe()
+    text = f"; only pictures {shown}" if shown else ""
+    return text + ("" if flags.name_template.is_default else f"; names {flags.name_template.text}")
 
 
 def _window(flags: FlagValues) -> tuple[datetime, datetime | None]:

@@ -69,6 +69,8 @@ def format_summary(summary: Summary, channel: ChannelInfo, output_dir: Path, dry
         + (f" ({summary.threads_skipped} skipped: no access)" if summary.threads_skipped else ""),
         f"  Pictures found:    {summary.pictures_found}",
     ]
+    if summary.filters_on:
+        lines.append(f"  Left out:          {summary.left_out} (by the filters)")
     if dry_run:
         lines.append(f"  Would download:    {summary.planned}")
     lines += [

@@ -42,6 +42,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+def user(user_id: str, username: str, global_name: str | None = None, bot: bool = False) -> dict[str, Any]:
+    """An `author` object; pass it as `author=` to `MessageFactory.message`."""
+    author: dict[str, Any] = {"id": user_id, "username": username, "global_name": global_name, "discriminator": "0"}
+    if bot:
+        author["bot"] = True
+    return author
+
+
+def webhook_author(webhook_id: str, name: str) -> dict[str, Any]:
+    """The `author` of a webhook's message (its id is the webhook's); pass `webhook_id=` too."""
+    return {"id": webhook_id, "username": name, "discriminator": "0000", "avatar": None}
+
+
 class MessageFactory:
     """Makes messages, attachments and hosted files on one fake server."""
 
@@ -169,7 +182,7 @@ def _sample_message(factory: MessageFactory, rng: random.Random, number: int, wh
         image_url = factory.external(f"bot/signal_{number}.png", data)
         thumb_url = factory.external(f"bot/logo_{number}.png", thumb)
         embed = {"type": "rich", "title": "Signal", "image": {"url": image_url}, "thumbnail": {"url": thumb_url}}
-        factory.message(when, "", embeds=[embed])
+        factory.message(when, "", embeds=[embed], author=user("80351110224678999", "spx-signal-bot", bot=True))
         return [(f"signal_{number}.png", data)]
     if kind == 5:  # non-pictures only: a PDF, a video and a gifv embed
         pdf = factory.attachment(f"report_{number}.pdf", b"%PDF-1.4 fake", "application/pdf")
