@@ -60,14 +60,14 @@ def test_by_guild_and_name_unattended(server: FakeDiscord, tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert _files(tmp_path / "pics") == {p.filename: p.data for p in expected}
-    assert f"Downloaded:        {len(expected)}" in result.stdout
-    assert "Errors:            0" in result.stdout
-    assert result.stderr.count("\n") <= 2  # no progress bar without a terminal
+    assert f"Saved:             {len(expected)} " in result.stdout
+    assert "Failed:            0" in result.stdout
+    assert result.stderr == ""  # no progress bar without a terminal
     _assert_token_absent(result, tmp_path)
     cdn_before = len(server.cdn_requests())
     again = run_main(["--channel", CHANNEL_ID, "--output", "pics", "--timezone", "UTC"], env, tmp_path)
     assert again.returncode == 0
-    assert "Downloaded:        0 " in again.stdout and "Errors:            0" in again.stdout
+    assert "#spx-realtime-aws: Folder up to date" in again.stdout and "Failed:            0" in again.stdout
     assert len(server.cdn_requests()) == cdn_before
     assert server.state.violations == 0
 
@@ -122,7 +122,7 @@ def test_some_pictures_failing_gives_exit_1_and_no_partial_file(server: FakeDisc
     server.fail_next("bad.png", *["truncate"] * 8)
     result = run_main(["--channel", CHANNEL_ID, "--output", "out"], program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), tmp_path)
     assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Errors:            1" in result.stdout
+    assert "Failed:            1\n    " in result.stdout and "bad.png: connection lost mid-body" in result.stdout
     assert "bad.png: connection lost mid-body" in result.stderr
     assert [name.split("_", 2)[2] for name in _files(tmp_path / "out")] == ["good.png"]
     assert not list((tmp_path / "out").glob("*.part"))
@@ -171,11 +171,12 @@ def test_interactive_prompts_in_order_with_reasking(server: FakeDiscord, tmp_pat
     factory = setup_server(server)
     factory.message(datetime.now(UTC) - timedelta(days=2), "", [factory.attachment("a.png", make_picture(1))])
     child = _spawn(server, tmp_path, [])
-    child.expect_exact("Enter your Discord user token:")
+    child.expect_exact("Enter your Discord token (bot or user; typing is hidden):")
     child.sendline(USER_TOKEN)
-    child.expect_exact("Enter channel ID or name:")
+    child.expect_exact("Token accepted: picfan, user account.")
+    child.expect_exact("Enter channel link, ID or #name (? lists your channels):")
     child.sendline("spx-realtime-aws")
-    child.expect_exact("Enter guild/server name:")
+    child.expect_exact("Enter server name or ID:")
     child.sendline(GUILD_NAME)
     child.expect_exact("Enter number of days to look back (default: 14):")
     child.sendline("soon")
@@ -238,7 +239,7 @@ def test_ctrl_c_keeps_finished_pictures_and_rerun_completes(server: FakeDiscord,
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=20)
     assert process.returncode == 130, stderr
-    assert "(interrupted)" in stdout and "Interrupted" in stderr
+    assert "#spx-realtime-aws: interrupted" in stdout and "Interrupted" in stderr
     out = tmp_path / "o"
     assert not list(out.glob("*.part"))
     first = _files(out)
@@ -247,7 +248,7 @@ def test_ctrl_c_keeps_finished_pictures_and_rerun_completes(server: FakeDiscord,
     again = run_main(["--channel", CHANNEL_ID, "--output", "o"], env, tmp_path)
     assert again.returncode == 0
     assert len(_files(out)) == 40
-    assert f"Skipped:           {len(first)}" in again.stdout
+    assert f"Already there:     {len(first)}" in again.stdout
 
 
 def test_demo_runs_without_an_account(tmp_path: Path) -> None:
@@ -257,7 +258,7 @@ def test_demo_runs_without_an_account(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert len(_files(tmp_path / "demo-output")) > 20
-    assert "Errors:            0" in result.stdout
+    assert "Failed:            0" in result.stdout
 
 
 def test_an_output_folder_that_cannot_be_made_is_a_storage_error(server: FakeDiscord, tmp_path: Path) -> None:
