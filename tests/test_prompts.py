@@ -170,6 +170,10 @@ def test_wrong_token_then_bot_token_then_list_pick_and_quoted_path(server: FakeD
     assert not (tmp_path / "'my pictures'").exists()
     assert {r.authorization for r in server.api_requests("/messages")} == {f"Bot {BOT_TOKEN}"}
     assert BOT_TOKEN not in transcript
+    bar_drawn = transcript.index("Scanning")
+    assert bar_drawn > transcript.rindex("'my pictures'")  # no clock runs while a question waits
+    assert "Scanning: 0 msg [00:00" in transcript[bar_drawn : bar_drawn + 40]
+    assert "%" not in transcript  # the total is unknown: no percentage
     screen = Screen().feed(transcript)
     assert screen.overwrites == [] and screen.glued() == [], "\n".join(screen.shown())
     shown = screen.shown()

@@ -103,7 +103,7 @@ def format_header(channel: ChannelInfo, folder: Path, start: datetime, until: da
             f"Window:   {start.astimezone(tz):%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
             + (" (now)" if until is None else "")
             + f", {zone_label(tz, start)}",
-            f"Folder:   {folder.resolve()}",
+            f"Folder:   {folder.absolute()}",
         ]
     )
 
