@@ -208,25 +208,25 @@ def test_main_header_summary_and_unknown_author(server: FakeDiscord, tmp_path: P
     base = ["--channel", CHANNEL_ID, "--output", "pics", "--timezone", "UTC", "--days", "1"]
     result = run_main([*base, "--author", "Alice", "--from", "people", "--contains", "re:spx"], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "only pictures by Alice, from people, with text matching /spx/" in result.stderr
+    assert "only pictures by Alice, from people, with text matching /spx/" in result.stdout + result.stderr
     assert "Left out:          5 (by the filters)" in result.stdout
     assert _saved(tmp_path / "pics") == _only(channel, "a1.png")
     # A later run with the same filters pages only new messages (none): Alice is known from the state file.
     again = run_main([*base, "--author", "Alice", "--from", "people", "--contains", "re:spx"], env, tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "Messages scanned:  0" in again.stdout
+    assert "Scanned:           0 messages" in again.stdout
     unknown = run_main([*base, "--author", "Alcie,bob"], env, tmp_path)
     assert unknown.returncode == 2
     error = unknown.stderr.strip().splitlines()[-1]
     assert error.startswith("error: --author: nobody named 'Alcie' posted in the window; authors seen: Alice (@alice_t), bob, ")
     assert "Captain Hook" in error and "signalbot" in error and "Traceback" not in unknown.stderr
     plain = run_main(base, env, tmp_path)
-    assert "Left out" not in plain.stdout and "only pictures" not in plain.stderr
+    assert "Left out" not in plain.stdout and "only pictures" not in plain.stdout + plain.stderr
     assert _saved(tmp_path / "pics") == channel.files
     # A new filter after an unfiltered run reads nothing again, and still knows who posted.
     by_bob = run_main([*base, "--author", "bob"], env, tmp_path)
     assert by_bob.returncode == 0, by_bob.stderr
-    assert "Messages scanned:  0" in by_bob.stdout and "Left out:          0 (by the filters)" in by_bob.stdout
+    assert "Scanned:           0 messages" in by_bob.stdout and "Left out:          0 (by the filters)" in by_bob.stdout
 
 
 def test_unknown_author_in_an_empty_window(server: FakeDiscord, tmp_path: Path) -> None:
@@ -251,5 +251,5 @@ def test_bad_filter_and_template_flags_fail_before_any_prompt(
 ) -> None:
     result = run_main(flags, program_env(server), tmp_path)  # no token, no channel: the flags are checked first
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stdout + result.stderr
     assert server.api_requests() == []

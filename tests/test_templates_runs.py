@@ -114,7 +114,7 @@ def test_every_field_with_several_channels_threads_and_a_dry_run(server: FakeDis
     assert sorted(
         line.split("  ")[0].removeprefix("would save: ") for line in dry.stdout.splitlines() if "would save" in line
     ) == sorted(main_folder + other_folder)
-    assert f"; names {template}" in dry.stderr and "only pictures by Alice" in dry.stderr
+    assert f"names {template}" in dry.stdout and "only pictures by Alice" in dry.stdout
     assert not (tmp_path / "pics").exists()
     result = run_main(args, env, tmp_path)
     assert result.returncode == 0, result.stderr

@@ -20,7 +20,7 @@ from picextract.discord.errors import DiscordError
 from picextract.download.paging import prefetched
 from picextract.download.results import Reporter, SaveResult, Summary
 from picextract.download.saving import PictureSaver
-from picextract.pictures.filenames import with_suffix
+from picextract.pictures.filenames import fit_name, max_name_chars, path_chars, with_suffix
 from picextract.pictures.filters import FilterGate, MessageFilter
 from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, normalize_url
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate, render_name
@@ -183,8 +183,9 @@ class DownloadRun:
                 return SaveResult(ref, recorded.filename, "skipped", recorded.size_bytes)
             self.reserved[recorded.filename.casefold()] = ref.identity
             return recorded.filename
-        base = self.name_of(ref)
-        for name in (base, with_suffix(base, ref.suffix_id), with_suffix(base, f"{ref.suffix_id}_{ref.message_id}")):
+        fit = max_name_chars(path_chars(str(self.options.output_dir.absolute())))  # full path under 250 characters
+        base = fit_name(self.name_of(ref), fit)
+        for name in (base, with_suffix(base, ref.suffix_id, fit), with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", fit)):
             owner = self.state.owner_of(name) or self.reserved.get(name.casefold())
             if owner == ref.identity:
                 return name
