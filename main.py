@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -223,7 +225,14 @@ def format_summary(summary: Summary, channel: ChannelInfo, output_dir: Path, dry
         f"  Downloaded:        {summary.downloaded} ({megabytes:.1f} MB)",
         f"  Refreshed links:   {summary.refreshed}",
         f"  Skipped:           {summary.skipped} (already saved)",
-        f"  Errors:            {summary.failed}",
+        f"  Errors:            {summary.failed}"
+        + (f" (+ {len(summary.source_errors)} channel(s) stopped)" if summary.source_errors else ""),
+        *(
+            [f"  Not pictures:      {summary.not_pictures} (links to web pages; not fetched again)"]
+            if summary.not_pictures
+            else []
+        ),
+        *([f"  Malformed:         {summary.malformed} messages skipped (details with --debug)"] if summary.malformed else []),
         f"  Elapsed:           {summary.elapsed_seconds:.1f}s "
         f"({summary.downloaded / seconds:.1f} pictures/s, {megabytes / seconds:.2f} MB/s)",
         f"  Folder:            {output_dir}",
@@ -322,8 +331,8 @@ def run(argv: list[str] | None = None) -> int:
     except ValueError as problem:
         raise UsageError(str(problem)) from None
 
-    client = DiscordClient(authorization, settings, pool_size=workers + 2)
     reporter = ProgressReporter(show_bar=sys.stderr.isatty())
+    client = DiscordClient(authorization, settings, pool_size=workers + 2, announce=reporter.note)
     options = {"workers": workers, "reporter": reporter, "kinds": kinds, "threads": not args.no_threads, "dry_run": args.dry_run}
     worst: int = ExitCode.OK
     try:
@@ -344,16 +353,25 @@ def run(argv: list[str] | None = None) -> int:
             if summary.interrupted:
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
                 return ExitCode.INTERRUPTED
-            worst = max(worst, ExitCode.SOME_FAILED if summary.failed else ExitCode.OK)
+            worst = max(worst, ExitCode.SOME_FAILED if summary.has_errors else ExitCode.OK)
     finally:
         reporter.close()
         client.close()
     return worst
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (cron, systemd, `kill`) stops the run the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """The error boundary: our errors become one line on stderr and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="debug: %(message)s")
+        logging.getLogger("urllib3").setLevel(logging.INFO)  # its request lines would show signed URLs
+    signal.signal(signal.SIGTERM, _terminate)
     return error_boundary(lambda: run(argv), debug)
 
 

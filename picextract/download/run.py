@@ -6,10 +6,12 @@ A `DownloadRun` owns the run's window, counters, cancel event, state file, index
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,17 @@ from picextract.discord.client import Cancelled, DiscordClient
 from picextract.discord.errors import DiscordError
 from picextract.download.paging import prefetched
 from picextract.download.results import Reporter, SaveResult, Summary
-from picextract.download.saving import PictureSaver
+from picextract.download.saving import Fetched, PictureSaver, is_external
+from picextract.download.workers import DaemonPool
+from picextract.errors import StorageError
 from picextract.pictures.filenames import build_filename, picture_name, with_suffix
-from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, normalize_url
-from picextract.store.state import IndexWriter, StateStore
+from picextract.pictures.media import has_media_extension
+from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of, normalize_url
+from picextract.store.lock import FolderLock
+from picextract.store.state import DEAD_AFTER_RUNS, IndexWriter, StateStore
 
+log = logging.getLogger("picextract")
+INTERRUPT_GRACE_SECONDS = 1.0  # Ctrl-C: how long pictures in flight may take to finish before they are dropped
 PREFETCH_MESSAGES = 200  # two pages: the next request is under way while this page is planned
 INTENT_SAMPLE = 100  # messages a bot must see empty before we call the intent missing
 INTENT_HELP = (
@@ -58,7 +66,7 @@ class RunOptions:
 class _NoIndex:
     """The index of a dry run: nothing is written."""
 
-    def append(self, row: list[object]) -> None:
+    def append(self, row: Sequence[object]) -> None:
         pass
 
     def close(self) -> None:
@@ -102,14 +110,27 @@ class DownloadRun:
         self.intent = IntentCheck(client.is_bot)
         self.channel_names: dict[str, str] = {}
         self.reserved: dict[str, str] = {}
-        self.pending: set[Future[SaveResult]] = set()
+        self.pending: set[Future[Fetched | SaveResult]] = set()
+        self.lock = FolderLock(options.output_dir)
         if not options.dry_run:
-            options.output_dir.mkdir(parents=True, exist_ok=True)
-            self.remove_stale_parts()
-        self.state = StateStore(options.output_dir, read_only=options.dry_run)
-        self.index: IndexWriter | _NoIndex = _NoIndex() if options.dry_run else IndexWriter(options.output_dir)
+            try:
+                options.output_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as problem:
+                raise StorageError(f"cannot make the folder {options.output_dir}: {problem.strerror or problem}") from None
+            # Taken before anything is touched: a second run must not remove the first one's `.part` files.
+            self.lock.acquire()
+        try:
+            if not options.dry_run:
+                self.remove_stale_parts()
+            self.state = StateStore(options.output_dir, read_only=options.dry_run)
+            if not options.dry_run:
+                self.state.rebuild_index(options.output_dir)
+            self.index: IndexWriter | _NoIndex = _NoIndex() if options.dry_run else IndexWriter(options.output_dir)
+        except BaseException:
+            self.lock.release()
+            raise
         self.saver = PictureSaver(client, options.output_dir, self.cancel, self.extract)
-        self.executor = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="download")
+        self.workers = DaemonPool(options.workers, "download")
 
     def extract(self, message: dict[str, Any]) -> list[PictureRef]:
         """The pictures of a message, of the kinds this run saves."""
@@ -118,24 +139,40 @@ class DownloadRun:
 
     def remove_stale_parts(self) -> None:
         """Delete `.part` files a killed earlier run left behind."""
-        for part in self.options.output_dir.glob("*.part"):
-            part.unlink(missing_ok=True)
+        try:
+            for part in self.options.output_dir.glob("*.part"):
+                part.unlink(missing_ok=True)
+        except OSError as problem:
+            raise StorageError(f"cannot clean up {self.options.output_dir}: {problem.strerror or problem}") from None
 
     # --- planning (main thread only) ------------------------------------------------------
 
     def _recognise(self, ref: PictureRef, name: str) -> SaveResult | None:
         """A file already there under `name`: ours when its size fits (a folder saved before the state file)."""
         path = self.options.output_dir / name
+        if not path.is_file():
+            return None
         size = path.stat().st_size
-        if not (path.is_file() and size > 0 and ref.expected_size in (None, size)):
+        if not (size > 0 and ref.expected_size in (None, size)):
             return None
         if not self.options.dry_run:
-            self.state.record(ref.identity, name, size, ref.message_id, ref.channel_id)
-            self.index_row(ref, name)
+            self.record(ref, name, size)
         return SaveResult(ref, name, "skipped", size)
 
+    def _candidates(self, ref: PictureRef, base: str) -> tuple[str, ...]:
+        return (base, with_suffix(base, ref.suffix_id), with_suffix(base, f"{ref.suffix_id}_{ref.message_id}"))
+
+    def _owner(self, name: str) -> str | None:
+        return self.state.owner_of(name) or self.reserved.get(name.casefold())
+
     def plan(self, ref: PictureRef) -> SaveResult | str:
-        """A SaveResult when nothing needs fetching, else the file name to download into."""
+        """A SaveResult when nothing needs fetching, else the name to download for.
+
+        A name without a media extension is not reserved yet: its extension comes from the bytes,
+        and the final name is chosen (and reserved) when they are there (`place`).
+        """
+        if self.state.given_up(ref.identity):
+            return SaveResult(ref, "", "given_up")
         recorded = self.state.lookup(ref.identity)
         if recorded is not None:
             path = self.options.output_dir / recorded.filename
@@ -144,8 +181,10 @@ class DownloadRun:
             self.reserved[recorded.filename.casefold()] = ref.identity
             return recorded.filename
         base = build_filename(ref.posted_at, picture_name(ref), self.options.tz)
-        for name in (base, with_suffix(base, ref.suffix_id), with_suffix(base, f"{ref.suffix_id}_{ref.message_id}")):
-            owner = self.state.owner_of(name) or self.reserved.get(name.casefold())
+        if not has_media_extension(base):
+            return base
+        for name in self._candidates(ref, base):
+            owner = self._owner(name)
             if owner == ref.identity:
                 return name
             if owner is not None:
@@ -159,48 +198,87 @@ class DownloadRun:
             return name
         return SaveResult(ref, base, "failed", error="no free file name")
 
+    def place(self, fetched: Fetched) -> SaveResult:
+        """Move a fetched picture under its final name, extension included, never over another picture."""
+        ref = fetched.ref
+        base = fetched.planned if has_media_extension(fetched.planned) else fetched.planned + fetched.result.extension
+        for name in self._candidates(ref, base) if base != fetched.planned else (base,):
+            owner = self._owner(name)
+            if owner is not None and owner != ref.identity:
+                continue
+            if owner is None and self.saver.same_bytes(fetched, name):
+                self.saver.discard(fetched)  # a killed run saved it but did not record it
+                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
+            self.reserved[name.casefold()] = ref.identity
+            if self.saver.place(fetched, name, replace_own=owner == ref.identity and self.state.lookup(ref.identity) is not None):
+                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
+            del self.reserved[name.casefold()]
+        self.saver.discard(fetched)
+        return SaveResult(ref, base, "failed", error=f"no free file name: {base} and its variants belong to other files")
+
     # --- results ----------------------------------------------------------------------------
 
-    def index_row(self, ref: PictureRef, filename: str) -> None:
-        """Append one saved picture to index.csv."""
-        self.index.append(
-            [
-                filename,
-                ref.posted_at.astimezone(timezone.utc).isoformat(),
-                ref.message_id,
-                self.channel_names.get(ref.channel_id, ref.channel_id),
-                ref.author,
-                ref.text,
-                normalize_url(ref.url),
-                ref.width or "",
-                ref.height or "",
-            ]
-        )
+    def index_row(self, ref: PictureRef, filename: str) -> list[object]:
+        """One saved picture's row of index.csv."""
+        return [
+            filename,
+            ref.posted_at.astimezone(timezone.utc).isoformat(),
+            ref.message_id,
+            self.channel_names.get(ref.channel_id, ref.channel_id),
+            ref.author,
+            ref.text,
+            normalize_url(ref.url),
+            ref.width or "",
+            ref.height or "",
+        ]
 
-    def finish(self, result: SaveResult) -> None:
+    def record(self, ref: PictureRef, filename: str, size_bytes: int) -> None:
+        """A picture is on disk: into the state file first (it rebuilds the index), then index.csv."""
+        row = self.index_row(ref, filename)
+        self.state.record(ref.identity, filename, size_bytes, ref.message_id, ref.channel_id, row)
+        self.index.append(row)
+
+    def finish(self, outcome: Fetched | SaveResult) -> None:
         """Record a finished picture in the state file, the index, the summary and the progress."""
+        result = self.place(outcome) if isinstance(outcome, Fetched) else outcome
         ref = result.ref
         if result.status == "downloaded":
-            self.state.record(ref.identity, result.filename, result.size_bytes, ref.message_id, ref.channel_id)
-            self.index_row(ref, result.filename)
-        if result.status in ("downloaded", "skipped") and not self.options.dry_run:
+            self.record(ref, result.filename, result.size_bytes)
+        if self.options.dry_run:
+            pass
+        elif result.status in ("downloaded", "skipped"):
             self.state.clear_failure(ref.identity)
+        elif result.status == "not_picture":
+            self.state.give_up(ref.identity, "not_picture", result.error or "")
         elif result.status == "failed":
-            self.state.add_failure(ref.identity, ref.message_id, ref.channel_id)
+            result = self._failed(result)
         self.summary.add(result)
         self.reporter.picture_done(result)
 
-    def drain(self, keep: int) -> None:
-        """Wait until at most `keep` downloads are in flight, recording the finished ones."""
+    def _failed(self, result: SaveResult) -> SaveResult:
+        """Count a failure; a link dead (404/410) on DEAD_AFTER_RUNS runs is given up, and said so once."""
+        ref = result.ref
+        failed_runs = self.state.add_failure(ref.identity, ref.message_id, ref.channel_id)
+        if is_external(ref) and result.http_status in (404, 410) and failed_runs >= DEAD_AFTER_RUNS:
+            self.state.give_up(ref.identity, "dead", result.error or "")
+            return replace(result, error=f"{result.error}; dead on {failed_runs} runs: not tried again")
+        return result
+
+    def drain(self, keep: int, timeout: float | None = None) -> None:
+        """Wait until at most `keep` downloads are in flight, recording the finished ones;
+        with `timeout`, give up waiting after that many seconds (the rest are abandoned)."""
+        give_up_at = None if timeout is None else time.monotonic() + timeout
         while len(self.pending) > keep:
-            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            left = None if give_up_at is None else give_up_at - time.monotonic()
+            if left is not None and left <= 0:
+                self.pending.clear()
+                return
+            done, _ = wait(self.pending, timeout=left, return_when=FIRST_COMPLETED)
             for future in done:
                 self.pending.discard(future)
-                try:
-                    result = future.result()
-                except Cancelled:
+                if future.cancelled() or isinstance(future.exception(), Cancelled):
                     continue
-                self.finish(result)
+                self.finish(future.result())
 
     def handle(self, ref: PictureRef) -> None:
         """Plan one picture; save it now, later (a worker), or never (already there)."""
@@ -212,11 +290,22 @@ class DownloadRun:
         elif self.options.dry_run:
             self.finish(SaveResult(ref, planned, "planned", ref.expected_size or 0))
         else:
-            self.pending.add(self.executor.submit(self.saver.save, ref, planned))
+            self.pending.add(self.workers.submit(self.saver.save, ref, planned))
             # The queue between paging and saving is bounded, so memory does not grow with the channel.
             self.drain(keep=self.options.workers * 2 - 1)
 
     # --- sources ------------------------------------------------------------------------------
+
+    def pictures_of(self, message: Any) -> list[PictureRef] | None:
+        """The pictures of one message; None (counted, detail in the debug log) when its JSON cannot be read."""
+        try:
+            refs = self.extract(message)
+            self.intent.see(message)
+            return refs
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as problem:
+            self.summary.malformed += 1
+            log.debug("skipped a malformed message: %s: %.300r", problem, message)
+            return None
 
     def _retry_failures(self, source: ChannelInfo, after: int, before: int | None) -> None:
         """Try again the pictures that failed on an earlier run."""
@@ -224,7 +313,8 @@ class DownloadRun:
             if message_id <= after or (before is not None and message_id >= before):
                 continue
             message = self.client.get_message(source.id, message_id)
-            retried = [ref for ref in self.extract(message) if ref.identity == identity] if message else []
+            refs = (self.pictures_of(message) or []) if message else []
+            retried = [ref for ref in refs if ref.identity == identity]
             if not retried and not self.options.dry_run:
                 self.state.clear_failure(identity)  # the message or picture is gone
             for ref in retried:
@@ -240,34 +330,58 @@ class DownloadRun:
         start = coverage[1] if coverage and coverage[0] <= after < coverage[1] else after
         self._retry_failures(source, after, before)
         last_id = start
+        malformed_before = self.summary.malformed
         for message in prefetched(self.client.iter_messages(source.id, start, before), PREFETCH_MESSAGES, self.cancel):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
-            self.intent.see(message)
-            for ref in self.extract(message):
+            refs = self.pictures_of(message)
+            for ref in refs or []:
                 self.handle(ref)
-            last_id = int(message["id"])
+            if refs is not None:
+                last_id = max(last_id, message_id_of(message))
         self.drain(keep=0)
         self.intent.finish()
+        skipped = self.summary.malformed - malformed_before
+        if skipped:
+            self.reporter.note(f"skipped {skipped} malformed message(s) in {source.label} (details with --debug)")
         if not self.options.dry_run:
             self.state.set_coverage(key, coverage[0] if start != after and coverage else after, last_id)
 
     def interrupt(self) -> None:
-        """Ctrl-C: stop paging and downloads; finished pictures are recorded, `.part` files go."""
+        """Ctrl-C or SIGTERM: stop paging and downloads; pictures finished within a moment are
+        recorded, the rest are abandoned and their `.part` files removed."""
         self.summary.interrupted = True
+        self.stop(grace_seconds=INTERRUPT_GRACE_SECONDS)
+
+    def stop(self, grace_seconds: float) -> None:
+        """Stop everything in flight; record what finishes within `grace_seconds`."""
         self.cancel.set()
         for future in self.pending:
             future.cancel()
         self.pending = {future for future in self.pending if not future.cancelled()}
-        self.drain(keep=0)
+        try:
+            self.drain(keep=0, timeout=grace_seconds)
+        except StorageError:
+            self.pending.clear()  # the disk refuses: what is saved stays, the error already on its way
+
+    def settle(self) -> None:
+        """After an error: let the downloads in flight finish and be recorded; a second error is
+        dropped (the first one is being reported)."""
+        try:
+            self.drain(keep=0)
+        except Exception:
+            self.stop(grace_seconds=0)
 
     def close(self) -> Summary:
         """End the run: stop the workers, remove `.part` files, close the files; returns the summary."""
         self.cancel.set()
-        self.executor.shutdown(wait=True, cancel_futures=True)
-        if not self.options.dry_run:
-            self.remove_stale_parts()
-        self.state.close()
-        self.index.close()
+        self.workers.shutdown(wait=not self.summary.interrupted and not self.pending)
+        try:
+            if not self.options.dry_run:
+                self.remove_stale_parts()
+            self.state.close()
+            self.index.close()
+        finally:
+            self.lock.release()
         self.summary.elapsed_seconds = time.monotonic() - self.started
         return self.summary

@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from picextract.fake.hostile import is_hostile, serve_hostile
+
 ERRORS = {  # real bodies, discord-api.md §1
     401: {"message": "401: Unauthorized", "code": 0},
     "missing_access": {"message": "Missing Access", "code": 50001},
@@ -219,7 +221,8 @@ class FakeDiscord:
         """The next requests whose path contains `path_part` get these faults, in order.
 
         Faults: 500, 502, 404, 403, 429, drop (connection closed before a reply), truncate (body
-        cut short), slow (reply after `slow_seconds`), html (an HTML page with status 200).
+        cut short), slow (reply after `slow_seconds`), html (an HTML page with status 200), and
+        the hostile ones of `picextract.fake.hostile`.
         """
         with self.lock:
             self.state.faults[path_part].extend(faults)
@@ -340,6 +343,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.state.latency_seconds:
             time.sleep(fake.state.latency_seconds)
         fault = fake.take_fault(parts.path)
+        if is_hostile(fault):
+            return serve_hostile(self, str(fault), parts.path, query)
         if fault == "drop":
             self.close_connection = True
             self.connection.shutdown(2)
