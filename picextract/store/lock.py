@@ -37,7 +37,7 @@ class FolderLock:
                 holder = handle.read().strip() or "unknown"
                 handle.close()
                 raise StorageError(
-                    f"the folder {self.path.parent} is in use by another run (process {holder}); wait for it to end"
+                    f"the folder {self.path.parent.resolve()} is in use by another run (process {holder}); wait for it to end"
                 ) from None
         self._file = handle
         try:
