@@ -185,14 +185,14 @@ def _open_part(part_path: Path) -> BinaryIO:
     try:
         return open(part_path, "wb")  # noqa: SIM115 (the caller's with closes it)
     except OSError as problem:
-        raise StorageError(f"cannot write {part_path}: {problem.strerror or problem}") from None
+        raise StorageError(f"cannot write {part_path.absolute()}: {problem.strerror or problem}") from None
 
 
 def _write(part_file: BinaryIO, part_path: Path, piece: bytes) -> None:
     try:
         part_file.write(piece)
     except OSError as problem:
-        raise StorageError(f"cannot write {part_path}: {problem.strerror or problem}") from None
+        raise StorageError(f"cannot write {part_path.absolute()}: {problem.strerror or problem}") from None
 
 
 class Transient(Exception):

@@ -116,7 +116,9 @@ class DownloadRun:
             try:
                 options.output_dir.mkdir(parents=True, exist_ok=True)
             except OSError as problem:
-                raise StorageError(f"cannot make the folder {options.output_dir}: {problem.strerror or problem}") from None
+                raise StorageError(
+                    f"cannot make the folder {options.output_dir.absolute()}: {problem.strerror or problem}"
+                ) from None
             # Taken before anything is touched: a second run must not remove the first one's `.part` files.
             self.lock.acquire()
         try:
@@ -143,7 +145,7 @@ class DownloadRun:
             for part in self.options.output_dir.glob("*.part"):
                 part.unlink(missing_ok=True)
         except OSError as problem:
-            raise StorageError(f"cannot clean up {self.options.output_dir}: {problem.strerror or problem}") from None
+            raise StorageError(f"cannot clean up {self.options.output_dir.absolute()}: {problem.strerror or problem}") from None
 
     # --- planning (main thread only) ------------------------------------------------------
 

@@ -123,7 +123,7 @@ class PictureSaver:
             os.utime(target, (posted, posted))
         except OSError as problem:
             fetched.part.unlink(missing_ok=True)
-            raise StorageError(f"cannot save {target}: {problem.strerror or problem}") from None
+            raise StorageError(f"cannot save {target.absolute()}: {problem.strerror or problem}") from None
         return True
 
     def same_bytes(self, fetched: Fetched, filename: str) -> bool:

@@ -14,7 +14,7 @@ INDEX_COLUMNS = ["file", "posted_at_utc", "message_id", "channel", "author", "te
 
 
 def _storage_error(path: Path, problem: OSError) -> StorageError:
-    return StorageError(f"cannot write {path}: {problem.strerror or problem}")
+    return StorageError(f"cannot write {path.absolute()}: {problem.strerror or problem}")
 
 
 def read_index_rows(path: Path) -> dict[str, list[str]]:

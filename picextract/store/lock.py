@@ -20,7 +20,7 @@ class FolderLock:
     """`flock` on `.discordpicextract.lock`: released by the kernel when the process ends, however it ends."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = folder / LOCK_FILE_NAME
+        self.path = (folder / LOCK_FILE_NAME).absolute()
         self._file: TextIO | None = None
 
     def acquire(self) -> None:
@@ -37,7 +37,7 @@ class FolderLock:
                 holder = handle.read().strip() or "unknown"
                 handle.close()
                 raise StorageError(
-                    f"the folder {self.path.parent.resolve()} is in use by another run (process {holder}); wait for it to end"
+                    f"the folder {self.path.parent} is in use by another run (process {holder}); wait for it to end"
                 ) from None
         self._file = handle
         try:

@@ -54,6 +54,13 @@ _NEEDED = {
 _ROW_SEPARATOR = "\x1f"  # between the fields of a stored index row (unit separator: not in any field we store)
 
 
+def _refuse_foreign(db: sqlite3.Connection) -> None:
+    """Another program's database at our name is left as it is."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "pictures" not in tables:
+        raise sqlite3.DatabaseError(f"it holds other tables ({', '.join(sorted(tables)[:3])}): not our state file")
+
+
 @dataclass(frozen=True)
 class SavedPicture:
     """One row of the state file."""
@@ -71,12 +78,9 @@ class StateStore:
     """
 
     def __init__(self, folder: Path, read_only: bool = False) -> None:
-        self.path = folder / STATE_FILE_NAME
+        self.path = (folder / STATE_FILE_NAME).absolute()
         with self._storage("open"):
             self._db = self._open_copy() if read_only else self._open()
-            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and "pictures" not in tables:
-                raise sqlite3.DatabaseError(f"it holds other tables ({', '.join(sorted(tables)[:3])}): not our state file")
             self._db.executescript(_SCHEMA)
             self._migrate()
             rows = list(self._db.execute("SELECT identity, filename, size_bytes FROM pictures"))
@@ -89,6 +93,7 @@ class StateStore:
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None)
+        _refuse_foreign(db)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         return db
@@ -105,6 +110,7 @@ class StateStore:
                 if source.is_file():
                     shutil.copyfile(source, f"{copy}{suffix}")
             source_db = sqlite3.connect(copy)
+            _refuse_foreign(source_db)
             source_db.backup(memory)
             source_db.close()
         return memory
