@@ -181,27 +181,17 @@ class ChannelResolver:
         return list({channel.id: channel for channel in resolved}.values())
 
     def thread_sources(self, channel: ChannelInfo, since: datetime) -> list[ChannelInfo]:
-        """The channel's threads active since `since`, de-duplicated (discord-api.md §6)."""
+        """The channel's threads active since `since`, de-duplicated (discord-api.md §6).
+
+        Each listing stands alone: one the token may not read is reported, the others still count.
+        """
         found: dict[str, dict[str, Any]] = {}
-        try:
-            if self.client.is_bot:
-                if channel.guild_id:
-                    for thread in self.client.list_active_threads(channel.guild_id):
-                        if str(thread.get("parent_id")) == channel.id:
-                            found.setdefault(str(thread["id"]), thread)
-                for thread in self.client.iter_archived_public_threads(channel.id):
-                    archived_at = parse_timestamp((thread.get("thread_metadata") or {}).get("archive_timestamp"))
-                    if archived_at is not None and archived_at < since:
-                        break  # archived before the window: it and all older ones are quiet since
-                    found.setdefault(str(thread["id"]), thread)
-            else:
-                for thread in self.client.iter_thread_search(channel.id):
-                    if thread_last_active(thread) < since:
-                        break  # sorted by last activity: the rest are older still
-                    found.setdefault(str(thread["id"]), thread)
-        except (AccessError, NotFoundError) as problem:
-            self.reporter.note(f"cannot list the threads of {channel.label}: {problem}")
-            return []
+        if self.client.is_bot:
+            if channel.guild_id:
+                self._listing(channel, "active threads", lambda: self._active_threads(channel, found))
+            self._listing(channel, "archived threads", lambda: self._archived_threads(channel, since, found))
+        else:
+            self._listing(channel, "threads", lambda: self._searched_threads(channel, since, found))
         return [
             ChannelInfo(
                 tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, int(t.get("type", 11)), channel.name
@@ -209,3 +199,27 @@ class ChannelResolver:
             for tid, t in found.items()
             if thread_last_active(t) >= since
         ]
+
+    def _listing(self, channel: ChannelInfo, what: str, collect: Callable[[], None]) -> None:
+        try:
+            collect()
+        except (AccessError, NotFoundError) as problem:
+            self.reporter.note(f"cannot list the {what} of {channel.label}: {problem}")
+
+    def _active_threads(self, channel: ChannelInfo, found: dict[str, dict[str, Any]]) -> None:
+        for thread in self.client.list_active_threads(channel.guild_id or ""):
+            if str(thread.get("parent_id")) == channel.id:
+                found.setdefault(str(thread["id"]), thread)
+
+    def _archived_threads(self, channel: ChannelInfo, since: datetime, found: dict[str, dict[str, Any]]) -> None:
+        for thread in self.client.iter_archived_public_threads(channel.id):
+            archived_at = parse_timestamp((thread.get("thread_metadata") or {}).get("archive_timestamp"))
+            if archived_at is not None and archived_at < since:
+                return  # archived before the window: it and all older ones are quiet since
+            found.setdefault(str(thread["id"]), thread)
+
+    def _searched_threads(self, channel: ChannelInfo, since: datetime, found: dict[str, dict[str, Any]]) -> None:
+        for thread in self.client.iter_thread_search(channel.id):
+            if thread_last_active(thread) < since:
+                return  # sorted by last activity: the rest are older still
+            found.setdefault(str(thread["id"]), thread)

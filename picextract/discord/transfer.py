@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from picextract.discord.rate_limits import retry_after_seconds
 from picextract.errors import StorageError
@@ -88,7 +89,12 @@ def iter_body(response: requests.Response, limits: BodyLimits, too_large: str) -
         if limits.clock() > limits.deadline:
             raise BodyError(f"too slow: not finished after {decoded:,} bytes when the time limit ran out")
         # read1 returns what has arrived, so the deadline and Ctrl-C are checked while a server drips.
-        raw = response.raw.read1(CHUNK_BYTES, decode_content=False)
+        try:
+            raw = response.raw.read1(CHUNK_BYTES, decode_content=False)
+        except urllib3.exceptions.ProtocolError:
+            if not declared.isdigit():
+                raise
+            raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True) from None
         if not raw:
             break
         received += len(raw)
