@@ -22,7 +22,7 @@ RETRY_BACKOFF = 1.0  # first back-off after a 5xx or dropped connection, doubled
 CDN_BASE = "https://cdn.discordapp.com"  # stickers, discord-api.md §4
 MEDIA_BASE = "https://media.discordapp.net"
 MAX_DOWNLOAD_BYTES = 200_000_000  # one picture; an endless body or a gzip bomb stops here
-MAX_API_BYTES = 32_000_000  # one API answer (a page of 100 messages is well under 1 MB)
+MAX_API_BYTES = 8_000_000  # one API answer (a page of 100 messages is well under 1 MB)
 DOWNLOAD_DEADLINE = 600.0  # seconds for one whole download, however slowly the bytes drip
 MAX_RATE_LIMIT_WAIT = 600.0  # a rate-limit wait longer than this stops the channel instead
 

@@ -109,7 +109,10 @@ def iter_body(response: requests.Response, limits: BodyLimits, too_large: str) -
 
 def read_body(response: requests.Response, limits: BodyLimits, too_large: str) -> bytes:
     """The whole decoded body, at most `limits.max_bytes` long."""
-    return b"".join(iter_body(response, limits, too_large))
+    body = bytearray()
+    for piece in iter_body(response, limits, too_large):
+        body += piece
+    return bytes(body)
 
 
 class DownloadError(Exception):
