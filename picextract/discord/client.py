@@ -194,7 +194,8 @@ class DiscordClient:
     def get_message(self, channel_id: str, message_id: int) -> dict[str, Any] | None:
         """One message with fresh URLs (`around=<id>&limit=1`; user tokens cannot GET a message)."""
         page = self.api(f"/channels/{channel_id}/messages", {"around": str(message_id), "limit": 1}, what=f"message {message_id}")
-        return next((message for message in page if int(message["id"]) == message_id), None)
+        fresh, _ = _split_page(page if isinstance(page, list) else [], 0)
+        return next((message for number, message in fresh if number == message_id), None)
 
     def refresh_urls(self, urls: list[str]) -> dict[str, str]:
         """Fresh signed URLs for expired attachment links (`POST /attachments/refresh-urls`)."""
@@ -248,8 +249,9 @@ class DiscordClient:
             if not isinstance(page, list):
                 raise ApiError(f"Discord sent something that is not a list of messages for {what}")
             # Pages come newest first even when paging with `after` (discord-api.md §2).
-            fresh = sorted(_newer_than(page, cursor), key=lambda pair: pair[0])
-            if page and not fresh:
+            fresh, unusable = _split_page(page, cursor)
+            yield from unusable  # the caller counts them as malformed
+            if len(page) > len(unusable) and not fresh:
                 raise PagingError(f"stopped paging {what}: the server answered older messages again (it ignores `after`)")
             for message_id, message in fresh:
                 if before_snowflake is not None and message_id >= before_snowflake:
@@ -257,7 +259,7 @@ class DiscordClient:
                 if message_id > future_snowflake(self._wall_clock()):
                     raise PagingError(f"stopped paging {what}: message id {message_id} is dated in the future")
                 yield message
-            if len(page) < PAGE_LIMIT:
+            if len(page) < PAGE_LIMIT or not fresh:
                 return
             cursor = fresh[-1][0]
 
@@ -338,15 +340,18 @@ def future_snowflake(now_epoch_seconds: float) -> int:
     return max(int((now_epoch_seconds + 86400) * 1000) - DISCORD_EPOCH_MS, 0) << 22
 
 
-def _newer_than(page: list[Any], cursor: int) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(id, message) for the messages after `cursor`; entries without a usable id are left to the caller's checks."""
+def _split_page(page: list[Any], cursor: int) -> tuple[list[tuple[int, dict[str, Any]]], list[Any]]:
+    """([(id, message)] after `cursor`, oldest first; [entries without a usable id]) of one page."""
+    fresh: list[tuple[int, dict[str, Any]]] = []
+    unusable: list[Any] = []
     for message in page:
         raw_id = message.get("id") if isinstance(message, dict) else None
-        message_id = int(raw_id) if isinstance(raw_id, (str, int)) and str(raw_id).isdigit() else None
-        if message_id is None:
-            yield cursor + 1, message if isinstance(message, dict) else {"id": None, "raw": message}
-        elif message_id > cursor:
-            yield message_id, message
+        text = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else ""
+        if not (text.isdigit() and len(text) <= 20):
+            unusable.append(message)
+        elif int(text) > cursor:
+            fresh.append((int(text), message))
+    return sorted(fresh, key=lambda pair: pair[0]), unusable
 
 
 def _api_outcome(response: requests.Response, body: Any, what: str) -> Any:
