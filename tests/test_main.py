@@ -123,7 +123,7 @@ def test_some_pictures_failing_gives_exit_1_and_no_partial_file(server: FakeDisc
     result = run_main(["--channel", CHANNEL_ID, "--output", "out"], program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), tmp_path)
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert "Errors:            1" in result.stdout
-    assert "bad.png: connection lost mid-body" in result.stderr
+    assert "bad.png: truncated body (72 of 144 bytes)" in result.stderr
     assert [name.split("_", 2)[2] for name in _files(tmp_path / "out")] == ["good.png"]
     assert not list((tmp_path / "out").glob("*.part"))
 
