@@ -17,6 +17,7 @@ from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import ApiError
+from picextract.discord.rate_limits import RateLimiter, WaitTooLong, retry_after_seconds
 from picextract.download.results import Summary
 from picextract.fake.sample import (
     BOT_TOKEN,
@@ -185,7 +186,7 @@ def test_compressed_pictures_are_decoded_and_saved(server: FakeDiscord, settings
     data = make_picture(1, size=(50, 50))
     link = factory.external("web/packed.png", make_picture(2))
     factory.message(HOUR_AGO, f"{link}", [factory.attachment("packed.png", data)])
-    server.fail_next("packed.png", fault, fault)
+    server.fail_next("packed.png", *[fault] * 8)  # every try of both pictures, proxy copy included
     summary, _ = run(settings, tmp_path)
     assert summary.failed == 0
     assert sorted(saved(tmp_path).values()) == sorted([data, make_picture(2)])
@@ -229,6 +230,34 @@ def test_a_wait_over_the_cap_stops_the_channel_instead(
     summary, _ = run(settings, tmp_path, sleep=fake_time.sleep, clock=fake_time.clock)
     assert all(seconds <= settings.MAX_RATE_LIMIT_WAIT for seconds in fake_time.sleeps)
     assert len(summary.source_errors) == 1 and "MAX_RATE_LIMIT_WAIT" in summary.source_errors[0]
+
+
+@pytest.mark.parametrize("reset_after", ["inf", "Infinity", "nan", "-1", "soon", ""])
+def test_unusable_reset_after_headers_never_block_forever(reset_after: str) -> None:
+    fake_time = FakeTime()
+    limiter = RateLimiter(0.0, clock=fake_time.clock, sleep=fake_time.sleep, max_wait_seconds=600.0)
+    limiter.update("GET /x", {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": reset_after})
+    if reset_after.lower() in ("inf", "infinity"):
+        with pytest.raises(WaitTooLong, match="forever"):
+            limiter.acquire("GET /x", is_api=True)
+    else:
+        limiter.acquire("GET /x", is_api=True)
+        assert fake_time.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "seconds"),
+    [
+        ({"retry_after": float("nan")}, {"Retry-After": "nan"}, 1.0),
+        ({"retry_after": -3}, {"Retry-After": "-3", "X-RateLimit-Reset-After": "2.5"}, 2.5),
+        ({"retry_after": "soon"}, {}, 1.0),
+        ({"retry_after": True}, {"Retry-After": "4"}, 4.0),
+        (None, {"Retry-After": "1e9"}, 1e9),
+        ({"retry_after": float("inf")}, {}, float("inf")),
+    ],
+)
+def test_retry_after_values_are_validated(body: object, headers: dict[str, str], seconds: float) -> None:
+    assert retry_after_seconds(headers, body) == seconds
 
 
 # --- part 12: links that are not pictures -------------------------------------------------------------
