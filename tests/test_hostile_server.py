@@ -28,6 +28,7 @@ from picextract.fake.sample import (
     MessageFactory,
     make_picture,
     setup_server,
+    snowflake_at,
 )
 from picextract.fake.server import HTML_PAGE, FakeDiscord
 from picextract.store.state import INDEX_FILE_NAME
@@ -108,6 +109,24 @@ def test_ids_from_the_future_do_not_move_the_progress_past_now(server: FakeDisco
     assert sorted(name.split("_", 2)[2] for name in saved(tmp_path)) == ["before.png", "later.png"]
 
 
+@pytest.mark.parametrize("token", [USER_TOKEN, f"Bot {BOT_TOKEN}"])
+def test_thread_listings_that_ignore_their_cursor_stop_after_two_pages(
+    server: FakeDiscord, settings: Settings, tmp_path: Path, token: str
+) -> None:
+    factory = setup_server(server)
+    factory.message(HOUR_AGO, "", [factory.attachment("channel.png", make_picture(1))])
+    recent = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
+    for number in range(120):
+        thread_id = snowflake_at(HOUR_AGO + timedelta(seconds=number), 1)
+        server.add_thread(thread_id, f"t{number}", CHANNEL_ID, archived=True, archive_timestamp=recent)
+    server.fail_next("/threads/", *["ignore_cursor"] * 50)
+    summary, notes = run(settings, tmp_path, token=token)
+    listings = [r for r in server.api_requests("/threads/") if "/active" not in r.path]
+    assert len(listings) <= 2
+    assert any("the same page again" in note for note in notes)
+    assert "channel.png" in [name.split("_", 2)[2] for name in saved(tmp_path)]
+
+
 # --- part 7: size and memory limits -------------------------------------------------------------
 
 
@@ -186,7 +205,7 @@ def test_compressed_pictures_are_decoded_and_saved(server: FakeDiscord, settings
     data = make_picture(1, size=(50, 50))
     link = factory.external("web/packed.png", make_picture(2))
     factory.message(HOUR_AGO, f"{link}", [factory.attachment("packed.png", data)])
-    server.fail_next("packed.png", *[fault] * 8)  # every try of both pictures, proxy copy included
+    server.fail_next("packed.png", *[fault] * 20)  # every try of both pictures, proxy copies included
     summary, _ = run(settings, tmp_path)
     assert summary.failed == 0
     assert sorted(saved(tmp_path).values()) == sorted([data, make_picture(2)])

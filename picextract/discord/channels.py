@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from picextract.discord.client import DiscordClient
+from picextract.discord.client import DiscordClient, PagingError
 from picextract.discord.errors import AccessError, NotFoundError
 from picextract.errors import UsageError
 from picextract.pictures.filenames import sanitize_filename
@@ -203,7 +203,7 @@ class ChannelResolver:
     def _listing(self, channel: ChannelInfo, what: str, collect: Callable[[], None]) -> None:
         try:
             collect()
-        except (AccessError, NotFoundError) as problem:
+        except (AccessError, NotFoundError, PagingError) as problem:
             self.reporter.note(f"cannot list the {what} of {channel.label}: {problem}")
 
     def _active_threads(self, channel: ChannelInfo, found: dict[str, dict[str, Any]]) -> None:

@@ -182,10 +182,11 @@ class DiscordClient:
         after = "0"
         while True:
             page = self.api("/users/@me/guilds", {"limit": 200, "after": after}, what="your server list")
-            guilds.extend(page)
-            if len(page) < 200:
+            fresh, _ = _split_page(page if isinstance(page, list) else [], int(after))
+            guilds.extend(guild for _, guild in fresh)
+            if len(page) < 200 or not fresh:
                 return guilds
-            after = page[-1]["id"]
+            after = str(fresh[-1][0])
 
     def list_guild_channels(self, guild_id: str) -> list[dict[str, Any]]:
         """Every channel of a guild (`GET /guilds/{id}/channels`)."""
@@ -205,10 +206,11 @@ class DiscordClient:
     def iter_thread_search(self, channel_id: str) -> Iterator[dict[str, Any]]:
         """Threads of a channel, most recently active first (`threads/search`, user tokens)."""
         offset = 0
+        seen: set[str] = set()
         while offset <= THREAD_SEARCH_MAX_OFFSET:
             params = {"sort_by": "last_message_time", "sort_order": "desc", "limit": THREAD_SEARCH_PAGE, "offset": offset}
             page = self.api(f"/channels/{channel_id}/threads/search", params, what=f"the threads of channel {channel_id}")
-            threads = page.get("threads") or []
+            threads = _new_threads(page, seen, f"the threads of channel {channel_id}")
             yield from threads
             if not page.get("has_more") or not threads:
                 return
@@ -223,12 +225,13 @@ class DiscordClient:
     def iter_archived_public_threads(self, channel_id: str) -> Iterator[dict[str, Any]]:
         """Archived public threads, most recently archived first, paged by `before`."""
         before: str | None = None
+        seen: set[str] = set()
         while True:
             params: dict[str, Any] = {"limit": 100} | ({"before": before} if before else {})
             page = self.api(
                 f"/channels/{channel_id}/threads/archived/public", params, what=f"the archived threads of channel {channel_id}"
             )
-            threads = page.get("threads") or []
+            threads = _new_threads(page, seen, f"the archived threads of channel {channel_id}")
             yield from threads
             if not page.get("has_more") or not threads:
                 return
@@ -247,7 +250,7 @@ class DiscordClient:
         while True:
             page = self.api(f"/channels/{channel_id}/messages", {"after": str(cursor), "limit": PAGE_LIMIT}, what=what)
             if not isinstance(page, list):
-                raise ApiError(f"Discord sent something that is not a list of messages for {what}")
+                raise PagingError(f"stopped paging {what}: Discord sent something that is not a list of messages")
             # Pages come newest first even when paging with `after` (discord-api.md §2).
             fresh, unusable = _split_page(page, cursor)
             yield from unusable  # the caller counts them as malformed
@@ -352,6 +355,16 @@ def _split_page(page: list[Any], cursor: int) -> tuple[list[tuple[int, dict[str,
         elif int(text) > cursor:
             fresh.append((int(text), message))
     return sorted(fresh, key=lambda pair: pair[0]), unusable
+
+
+def _new_threads(page: Any, seen: set[str], what: str) -> list[dict[str, Any]]:
+    """The threads of a listing page not seen on an earlier page; PagingError when a page repeats them all."""
+    threads = [t for t in (page.get("threads") or [] if isinstance(page, dict) else []) if isinstance(t, dict) and t.get("id")]
+    fresh = [thread for thread in threads if str(thread["id"]) not in seen]
+    if threads and not fresh:
+        raise PagingError(f"stopped listing {what}: the server sent the same page again")
+    seen.update(str(thread["id"]) for thread in fresh)
+    return fresh
 
 
 def _api_outcome(response: requests.Response, body: Any, what: str) -> Any:

@@ -18,7 +18,8 @@ from picextract.discord.client import DiscordClient, DownloadError, FetchResult
 from picextract.discord.errors import DiscordError
 from picextract.download.results import SaveResult
 from picextract.errors import StorageError
-from picextract.pictures.refs import PictureRef, signed_url_expired
+from picextract.pictures.refs import PictureRef
+from picextract.pictures.urls import is_discord_host, signed_url_expired
 
 EXTERNAL_KINDS = frozenset({"link", "embed", "thumbnail"})  # links to any web site: their answer may be a web page
 
@@ -40,8 +41,8 @@ def part_path(folder: Path, planned: str, identity: str) -> Path:
 
 
 def is_external(ref: PictureRef) -> bool:
-    """A link or embed from any web site, not a file uploaded to Discord."""
-    return ref.kind.removeprefix("forward:") in EXTERNAL_KINDS
+    """A link or embed to another web site, not a file on Discord's hosts."""
+    return ref.kind.removeprefix("forward:") in EXTERNAL_KINDS and not is_discord_host(ref.url)
 
 
 class PictureSaver:

@@ -10,6 +10,7 @@ Each is a fault name for `FakeDiscord.fail_next`:
 - `gone`: 410 Gone.
 - `ratelimit:<value>`: a 429 whose `retry_after` and `Retry-After` are `<value>` as written (`Infinity`, `NaN`, `-5`, `"soon"`, `1e9`).
 - `ignore_after`: a messages page that ignores `after`/`before` (the newest messages, every time).
+- `ignore_cursor`: any listing answered as if `after`, `before` and `offset` were not there.
 - `api_bomb`: an API answer of 64 MB of JSON whitespace, gzip-encoded.
 """
 
@@ -28,7 +29,19 @@ if TYPE_CHECKING:
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE_FAULTS = frozenset(
-    {"endless", "drip", "oversize", "gzip", "deflate", "raw_deflate", "gzip_bomb", "gone", "ignore_after", "api_bomb"}
+    {
+        "endless",
+        "drip",
+        "oversize",
+        "gzip",
+        "deflate",
+        "raw_deflate",
+        "gzip_bomb",
+        "gone",
+        "ignore_after",
+        "ignore_cursor",
+        "api_bomb",
+    }
 )
 BOMB_BYTES = 64 * 1024 * 1024
 
@@ -115,12 +128,24 @@ def _ignore_after(handler: _Handler, path: str) -> None:
     handler.wfile.write(body)
 
 
+def _ignore_cursor(handler: _Handler, path: str, query: dict[str, Any]) -> None:
+    from picextract.fake.routes import route_api
+
+    plain = {key: value for key, value in query.items() if key not in ("after", "before", "offset")}
+    status, payload = route_api(handler.fake, path.removeprefix("/api/v10"), plain, handler.headers.get("Authorization"))
+    body = json.dumps(payload).encode()
+    _headers(handler, status, "application/json", {"Content-Length": str(len(body))})
+    handler.wfile.write(body)
+
+
 def serve_hostile(handler: _Handler, fault: str, path: str, query: dict[str, Any]) -> None:
     """Answer one request with a hostile fault."""
     if fault.startswith("ratelimit:"):
         return _rate_limited(handler, fault.split(":", 1)[1])
     if fault == "ignore_after":
         return _ignore_after(handler, path)
+    if fault == "ignore_cursor":
+        return _ignore_cursor(handler, path, query)
     if fault in ("gzip_bomb", "api_bomb"):
         body = _bomb(PNG_SIGNATURE if fault == "gzip_bomb" else b"[")
         content_type = "image/png" if fault == "gzip_bomb" else "application/json"

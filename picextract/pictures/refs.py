@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from picextract.pictures.media import (
-    PICTURE_EXTENSIONS,
     VIDEO_EXTENSIONS,
     extension_of,
     has_picture_extension,
     is_picture_content_type,
 )
+from picextract.pictures.urls import is_emoji_url, links_in_text, name_from_url, normalize_url, picture_name_from_url
 
 DISCORD_EPOCH_MS = 1420070400000  # 2015-01-01T00:00:00Z, discord-api.md §3
-SIGNATURE_PARAMS = frozenset({"ex", "is", "hm"})  # signed CDN URLs, discord-api.md §4
 COMPONENTS_V2_FLAG = 1 << 15  # IS_COMPONENTS_V2, discord-api.md §4
 SECTION, THUMBNAIL, MEDIA_GALLERY, FILE, CONTAINER = 9, 11, 12, 13, 17  # https://discord.com/developers/docs/components/reference
-_LINK = re.compile(r"https?://[^\s<>\"'`|\]]+", re.IGNORECASE)
 MAX_SNOWFLAKE = (1 << 63) - 1
 DISCORD_CDN = "https://cdn.discordapp.com"
 DISCORD_MEDIA = "https://media.discordapp.net"
@@ -100,47 +96,6 @@ def datetime_to_snowflake(moment: datetime) -> int:
 
 
 # --- URLs and types ----------------------------------------------------------------------
-
-
-def normalize_url(url: str) -> str:
-    """The URL without Discord's expiring signature parameters (`ex`, `is`, `hm`), its path
-    percent-encoded one way (a non-ASCII link and its encoded embed are one URL)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in SIGNATURE_PARAMS]
-    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=~")
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
-
-
-def name_from_url(url: str) -> str:
-    """The last path segment of a URL, percent-decoded ('' when there is none)."""
-    return unquote(PurePosixPath(urlsplit(url).path).name)
-
-
-def picture_name_from_url(url: str) -> str:
-    """The URL's file name, with the extension a media-proxy `format=` asks for (`chart.png?format=webp` -> `chart.webp`)."""
-    name = name_from_url(url)
-    wanted = dict(parse_qsl(urlsplit(url).query)).get("format", "").lower()
-    if f".{wanted}" in PICTURE_EXTENSIONS:
-        stem = name[: -len(extension_of(name))] if extension_of(name) else name
-        return f"{stem}.{wanted}"
-    return name
-
-
-def is_emoji_url(url: str) -> bool:
-    """A custom emoji on Discord's CDN (`/emojis/<id>.png`), not a picture of the channel."""
-    parts = urlsplit(url)
-    return "discord" in parts.netloc.lower() and parts.path.startswith("/emojis/")
-
-
-def links_in_text(content: str) -> list[str]:
-    """The http(s) links of a message text; parentheses inside a link are kept, an unbalanced closing one is not."""
-    links = []
-    for match in _LINK.finditer(content):
-        url = match.group(0).rstrip(".,;:!>*_~")
-        while url.endswith(")") and url.count(")") > url.count("("):
-            url = url[:-1].rstrip(".,;:!>*_~")
-        links.append(url)
-    return links
 
 
 # --- message -> pictures -----------------------------------------------------------------
@@ -328,7 +283,9 @@ def message_id_of(message: Any) -> int:
 
 def _wanted(kind: str, kinds: frozenset[str]) -> bool:
     """Emojis come from links and embeds, but are their own kind."""
-    return kind != "emoji" or "emojis" in kinds
+    if kind == "emoji":
+        return "emojis" in kinds
+    return kind != "link" or "links" in kinds
 
 
 def extract_pictures(
@@ -397,14 +354,3 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def signed_url_expired(url: str, now_epoch_seconds: float) -> bool:
-    """True when a signed CDN URL's `ex` (hex Unix seconds) has passed (discord-api.md §4)."""
-    for key, value in parse_qsl(urlsplit(url).query):
-        if key == "ex":
-            try:
-                return int(value, 16) < now_epoch_seconds
-            except ValueError:
-                return False
-    return False

@@ -44,6 +44,9 @@ def write_index(path: Path, rows: Iterable[Sequence[object]]) -> None:
     except OSError as problem:
         temporary.unlink(missing_ok=True)
         raise _storage_error(path, problem) from None
+    except BaseException:  # Ctrl-C or SIGTERM while writing: the old index stays
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class IndexWriter:
