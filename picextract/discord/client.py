@@ -117,7 +117,7 @@ class DiscordClient:
             try:
                 self.limiter.acquire(route, is_api=True)
             except WaitTooLong as too_long:
-                raise ChannelStopped(f"stopped {what}: {too_long}") from None
+                raise ChannelStopped(f"gave up on {what}: {too_long}") from None
             self.api_calls += 1
             try:
                 return self._api_once(method, path, params, json_body, what)
@@ -135,7 +135,7 @@ class DiscordClient:
     def _wait_out(self, route: str, limited: RateLimited, what: str) -> None:
         """A 429 or a 202 "not ready": wait as asked, unless that is longer than the cap."""
         if limited.seconds > self.settings.MAX_RATE_LIMIT_WAIT:
-            raise ChannelStopped(f"stopped {what}: {WaitTooLong(limited.seconds, self.settings.MAX_RATE_LIMIT_WAIT)}")
+            raise ChannelStopped(f"gave up on {what}: {WaitTooLong(limited.seconds, self.settings.MAX_RATE_LIMIT_WAIT)}")
         if limited.block:
             self.limiter.block(route, limited.seconds, limited.is_global)
         else:

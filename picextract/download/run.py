@@ -110,6 +110,7 @@ class DownloadRun:
         self.intent = IntentCheck(client.is_bot)
         self.channel_names: dict[str, str] = {}
         self.reserved: dict[str, str] = {}
+        self.handled: set[str] = set()  # identities seen this run: a retried failure is not paged twice
         self.pending: set[Future[Fetched | SaveResult]] = set()
         self.lock = FolderLock(options.output_dir)
         if not options.dry_run:
@@ -284,6 +285,9 @@ class DownloadRun:
 
     def handle(self, ref: PictureRef) -> None:
         """Plan one picture; save it now, later (a worker), or never (already there)."""
+        if ref.identity in self.handled:
+            return
+        self.handled.add(ref.identity)
         self.summary.pictures_found += 1
         self.reporter.picture_found()
         planned = self.plan(ref)
@@ -377,7 +381,9 @@ class DownloadRun:
     def close(self) -> Summary:
         """End the run: stop the workers, remove `.part` files, close the files; returns the summary."""
         self.cancel.set()
-        self.workers.shutdown(wait=not self.summary.interrupted and not self.pending)
+        # Never wait here: after a normal end the workers are idle; after an interrupt or an error
+        # one may still sit on a silent socket, and it is a daemon that may be left behind.
+        self.workers.shutdown(wait=False)
         try:
             if not self.options.dry_run:
                 self.remove_stale_parts()
