@@ -123,18 +123,20 @@ def test_a_second_run_on_the_same_folder_is_refused_and_touches_nothing(server: 
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-@pytest.mark.parametrize("state", ["downloading", "waiting", "paging"])
+@pytest.mark.parametrize("state", ["downloading", "stalled", "waiting", "paging"])
 def test_one_signal_stops_within_two_seconds(server: FakeDiscord, tmp_path: Path, state: str, stop: signal.Signals) -> None:
     post_pictures(server, 6, size=(60, 60))
     server.state.slow_seconds = 30
     if state == "downloading":
         server.fail_next("attachments", *["drip"] * 6)  # 3 KB/s: each picture takes seconds
+    elif state == "stalled":
+        server.fail_next("attachments", *["slow"] * 6)  # the CDN answers after 30 s
     elif state == "waiting":
         server.fail_next("/messages", "ratelimit:60")  # under the 10-minute cap: waited, announced
     else:
         server.fail_next("/messages", "slow")
     process = start_main(server, tmp_path, "--workers", "2")
-    if state == "downloading":
+    if state in ("downloading", "stalled"):
         wait_until(lambda: len(server.cdn_requests()) >= 2)
         time.sleep(0.3)  # bytes are dripping in
     elif state == "waiting":

@@ -191,3 +191,30 @@ def test_dry_run_writes_nothing_at_all(server: FakeDiscord, tmp_path: Path) -> N
     assert {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in out.iterdir()} == before
     fresh = run_main(["--channel", CHANNEL_ID, "--output", "new", "--no-input", "--dry-run"], env, tmp_path)
     assert fresh.returncode == 0 and not (tmp_path / "new").exists()
+
+
+def test_an_older_state_file_keeps_its_index_rows_and_loses_duplicates(server: FakeDiscord, tmp_path: Path) -> None:
+    saved = post(server, range(1))
+    ((name, data),) = saved.items()
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / name).write_bytes(data)
+    old = sqlite3.connect(out / STATE_FILE_NAME)  # the schema of the first release: no index rows kept
+    old.executescript(
+        "CREATE TABLE pictures (identity TEXT PRIMARY KEY, filename TEXT NOT NULL, size_bytes INTEGER NOT NULL,"
+        " message_id TEXT NOT NULL, channel_id TEXT NOT NULL, saved_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);"
+        "CREATE TABLE progress (source_id TEXT PRIMARY KEY, covered_after INTEGER NOT NULL, covered_to INTEGER NOT NULL);"
+        "CREATE TABLE failures (identity TEXT PRIMARY KEY, message_id TEXT NOT NULL, source_id TEXT NOT NULL);"
+    )
+    attachment_id = server.state.messages[CHANNEL_ID][0]["attachments"][0]["id"]
+    old.execute("INSERT INTO pictures VALUES (?, ?, ?, '5', ?, '')", (f"attachment:{attachment_id}", name, len(data), CHANNEL_ID))
+    old.commit()
+    old.close()
+    header = "file,posted_at_utc,message_id,channel,author,text,source_url,width,height\n"
+    row = f"{name},2026-01-01T00:00:00+00:00,5,#c,someone,the text beside it,https://x/a.png,6,4\n"
+    (out / INDEX_FILE_NAME).write_text(header + row + row + "gone.png,,6,,,,,,\n" + row[:20], encoding="utf-8")
+    result = run_main(ARGS, program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = (out / INDEX_FILE_NAME).read_text(encoding="utf-8").splitlines()
+    assert lines == [header.strip(), row.strip()]  # its text kept, the duplicate, the stray and the cut row gone
+    assert pictures_in(out) == saved

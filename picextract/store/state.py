@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -51,7 +52,15 @@ _NEEDED = {
     "progress": {"source_id", "covered_after", "covered_to"},
     "failures": {"identity", "message_id", "source_id"},
 }
-_ROW_SEPARATOR = "\x1f"  # between the fields of a stored index row (unit separator: not in any field we store)
+
+
+def _stored_row(stored: str | None) -> list[str] | None:
+    """An index row kept in the state file (a JSON list of strings)."""
+    try:
+        row = json.loads(stored) if stored else None
+    except ValueError:
+        return None
+    return [str(field) for field in row] if isinstance(row, list) else None
 
 
 def _refuse_foreign(db: sqlite3.Connection) -> None:
@@ -160,7 +169,7 @@ class StateStore:
         self, identity: str, filename: str, size_bytes: int, message_id: int, channel_id: str, index_row: Sequence[object] = ()
     ) -> None:
         """Remember a saved picture and its index.csv row."""
-        stored_row = _ROW_SEPARATOR.join(str(field) for field in index_row) if index_row else None
+        stored_row = json.dumps([str(field) for field in index_row], ensure_ascii=False) if index_row else None
         with self._storage("write"):
             self._db.execute(
                 "INSERT OR REPLACE INTO pictures (identity, filename, size_bytes, message_id, channel_id, index_row) "
@@ -178,7 +187,7 @@ class StateStore:
         for filename, message_id, stored in records:
             if not (folder / filename).is_file():
                 continue
-            row = stored.split(_ROW_SEPARATOR) if stored else legacy.get(filename)
+            row = _stored_row(stored) or legacy.get(filename)
             if row is None or len(row) != len(INDEX_COLUMNS):
                 row = [filename, "", str(message_id)] + [""] * (len(INDEX_COLUMNS) - 3)
             rows.append([filename, *row[1:]])
