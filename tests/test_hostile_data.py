@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from picextract.download.results import Summary
 from picextract.errors import UsageError
 from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server, snowflake_at
 from picextract.fake.server import FakeDiscord
-from picextract.pictures.refs import DEFAULT_KINDS, extract_pictures
+from picextract.pictures.refs import DEFAULT_KINDS, KIND_RULES, MalformedMessage, extract_pictures
 from picextract.store.state import INDEX_FILE_NAME
 from tests.conftest import program_env, run_main
 
@@ -122,6 +123,51 @@ def test_malformed_messages_end_to_end(server: FakeDiscord, tmp_path: Path) -> N
     debug = run_main([*args, "--debug"], env, tmp_path)
     assert debug.returncode == 0 and "debug: skipped a malformed message" in debug.stderr
     assert "Traceback" not in debug.stderr and USER_TOKEN not in debug.stderr
+
+
+_FIELDS = [
+    *("id", "url", "proxy_url", "filename", "content_type", "size", "width", "height", "type", "items", "media", "file"),
+    *("components", "accessory", "thumbnail", "image", "video", "attachment_id", "format_type", "name", "message"),
+    *("timestamp", "channel_id", "content", "attachments", "embeds", "sticker_items", "message_snapshots", "author"),
+]
+
+
+def _junk(rng: random.Random, depth: int = 0) -> Any:
+    """Any JSON value, nested a little, with the field names messages use."""
+    values: list[Any] = [
+        None,
+        True,
+        0,
+        -1,
+        1.5,
+        float("nan"),
+        "",
+        "x",
+        "https://x.test/a.png",
+        "attachment://a",
+        "9" * 30,
+        [],
+        {},
+    ]
+    if depth < 3:
+        values.append([_junk(rng, depth + 1) for _ in range(rng.randrange(3))])
+        values.append({key: _junk(rng, depth + 1) for key in rng.sample(_FIELDS, rng.randrange(4))})
+    return rng.choice(values)
+
+
+def test_any_json_shape_is_read_or_refused_as_malformed() -> None:
+    rng = random.Random(10)
+    for _ in range(800):
+        message = {key: _junk(rng) for key in rng.sample(_FIELDS, rng.randrange(1, 12))}
+        for key in ("attachments", "embeds", "components", "sticker_items", "message_snapshots"):
+            if rng.random() < 0.5:  # lists of objects whose fields hold anything
+                message[key] = [{name: _junk(rng, 1) for name in rng.sample(_FIELDS, 6)} for _ in range(rng.randrange(1, 4))]
+        if rng.random() < 0.7:
+            message["id"] = rng.choice(["1157854642810654821", 1157854642810654821, "abc", None, -5, "0"])
+        try:
+            extract_pictures(message, frozenset(KIND_RULES))
+        except MalformedMessage:
+            pass
 
 
 # --- part 11: tokens ---------------------------------------------------------------------------------

@@ -240,7 +240,8 @@ def _link_refs(content: str) -> Iterable[dict[str, Any]]:
 
 def _sticker_refs(stickers: Iterable[Mapping[str, Any]], cdn_base: str, media_base: str) -> Iterable[dict[str, Any]]:
     for sticker in stickers:
-        host_and_ext = STICKER_FORMATS.get(sticker.get("format_type"))  # type: ignore[arg-type]
+        format_type = sticker.get("format_type")
+        host_and_ext = STICKER_FORMATS.get(format_type) if isinstance(format_type, int) else None
         if host_and_ext is None or not _is_snowflake(sticker.get("id")):
             continue
         host, ext = host_and_ext
