@@ -17,7 +17,16 @@ from picextract.discord.client import DiscordClient
 from picextract.discord.tokens import clean_authorization
 from picextract.download.results import Summary
 from picextract.errors import UsageError
-from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server, snowflake_at
+from picextract.fake.sample import (
+    BOT_TOKEN,
+    CHANNEL_ID,
+    CHANNEL_NAME,
+    GUILD_ID,
+    USER_TOKEN,
+    make_picture,
+    setup_server,
+    snowflake_at,
+)
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.refs import DEFAULT_KINDS, KIND_RULES, MalformedMessage, extract_pictures
 from picextract.store.state import INDEX_FILE_NAME
@@ -326,3 +335,18 @@ def test_heic_and_format_links_are_saved_with_the_extension_of_their_bytes(
     assert summary.failed == 0
     assert saved(tmp_path) == {"IMG_1.HEIC": HEIC, "chart.webp": webp, "图表.png": make_picture(3)}
     assert not emoji.startswith("https://cdn.discordapp.com")
+
+
+def test_malformed_thread_objects_do_not_stop_the_run(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    factory.message(HOUR_AGO, "", [factory.attachment("channel.png", make_picture(1))])
+    junk = {"guild_id": GUILD_ID, "parent_id": CHANNEL_ID, "thread_metadata": {"archived": False}, "type": "x"}
+    server.state.channels["junk-1"] = {**junk, "id": None}
+    server.state.channels["junk-2"] = {**junk, "id": "123", "last_message_id": "abc", "name": 5}
+    client = DiscordClient(f"Bot {BOT_TOKEN}", settings)
+    try:
+        channel = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)
+        summary = DiscordDownloader(client, tmp_path, UTC).run(channel, HOUR_AGO - timedelta(minutes=5))
+    finally:
+        client.close()
+    assert summary.downloaded == 1 and not summary.has_errors

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -93,9 +93,17 @@ def output_folder(template: Path, channel: ChannelInfo, several: bool) -> Path:
     return template / sanitize_filename(channel.name) if several else template
 
 
+def _thread_type(thread: dict[str, Any]) -> int:
+    kind = thread.get("type")
+    return kind if isinstance(kind, int) and not isinstance(kind, bool) else 11
+
+
 def thread_last_active(thread: dict[str, Any]) -> datetime:
-    """When a thread last had a message (its last_message_id, else its creation)."""
-    return snowflake_to_datetime(thread.get("last_message_id") or thread["id"])
+    """When a thread last had a message (its last_message_id, else its creation); the epoch when neither is usable."""
+    for value in (thread.get("last_message_id"), thread.get("id")):
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isdigit() and len(str(value)) <= 20:
+            return snowflake_to_datetime(value)
+    return datetime.fromtimestamp(0, timezone.utc)
 
 
 class ChannelResolver:
@@ -193,9 +201,7 @@ class ChannelResolver:
         else:
             self._listing(channel, "threads", lambda: self._searched_threads(channel, since, found))
         return [
-            ChannelInfo(
-                tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, int(t.get("type", 11)), channel.name
-            )
+            ChannelInfo(tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, _thread_type(t), channel.name)
             for tid, t in found.items()
             if thread_last_active(t) >= since
         ]
@@ -208,7 +214,7 @@ class ChannelResolver:
 
     def _active_threads(self, channel: ChannelInfo, found: dict[str, dict[str, Any]]) -> None:
         for thread in self.client.list_active_threads(channel.guild_id or ""):
-            if str(thread.get("parent_id")) == channel.id:
+            if isinstance(thread, dict) and thread.get("id") and str(thread.get("parent_id")) == channel.id:
                 found.setdefault(str(thread["id"]), thread)
 
     def _archived_threads(self, channel: ChannelInfo, since: datetime, found: dict[str, dict[str, Any]]) -> None:
