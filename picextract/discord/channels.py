@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from picextract.discord.client import DiscordClient, PagingError
-from picextract.discord.errors import AccessError, NotFoundError
+from picextract.discord.errors import AccessError, ApiError, NotFoundError
 from picextract.errors import UsageError
 from picextract.pictures.filenames import sanitize_filename
 from picextract.pictures.refs import parse_timestamp, snowflake_to_datetime
@@ -93,9 +93,9 @@ def output_folder(template: Path, channel: ChannelInfo, several: bool) -> Path:
     return template / sanitize_filename(channel.name) if several else template
 
 
-def _thread_type(thread: dict[str, Any]) -> int:
-    kind = thread.get("type")
-    return kind if isinstance(kind, int) and not isinstance(kind, bool) else 11
+def _channel_type(channel: dict[str, Any], default: int) -> int:
+    kind = channel.get("type")
+    return kind if isinstance(kind, int) and not isinstance(kind, bool) else default
 
 
 def thread_last_active(thread: dict[str, Any]) -> datetime:
@@ -124,11 +124,14 @@ class ChannelResolver:
         channel = channel.strip()
         if channel.isdigit():
             found = self.client.get_channel(channel)
+            if not isinstance(found, dict):
+                raise ApiError(f"Discord sent channel {channel} in a form that cannot be read")
+            guild_id = found.get("guild_id")
             return ChannelInfo(
-                id=str(found["id"]),
+                id=channel,
                 name=str(found.get("name") or channel),
-                guild_id=found.get("guild_id"),
-                type=int(found.get("type", 0)),
+                guild_id=str(guild_id) if isinstance(guild_id, (str, int)) and not isinstance(guild_id, bool) else None,
+                type=_channel_type(found, 0),
             )
         candidates = _match_by_name(self._guild_channels(guild), channel.removeprefix("#").strip(), lambda c: c.name)
         if not candidates:
@@ -154,7 +157,7 @@ class ChannelResolver:
                 ChannelInfo(str(c["id"]), str(c.get("name")), str(g["id"]), str(g.get("name")), int(c.get("type", 0)))
                 for g in matched
                 for c in self.client.list_guild_channels(str(g["id"]))
-                if c.get("type") in TEXT_CHANNEL_TYPES
+                if isinstance(c, dict) and c.get("id") and c.get("type") in TEXT_CHANNEL_TYPES
             ]
         return cache[guild]
 
@@ -201,7 +204,7 @@ class ChannelResolver:
         else:
             self._listing(channel, "threads", lambda: self._searched_threads(channel, since, found))
         return [
-            ChannelInfo(tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, _thread_type(t), channel.name)
+            ChannelInfo(tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, _channel_type(t, 11), channel.name)
             for tid, t in found.items()
             if thread_last_active(t) >= since
         ]
