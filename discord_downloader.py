@@ -11,7 +11,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from picextract.discord.channels import FORUM_TYPES, THREAD_PARENT_TYPES, ChannelInfo, ChannelResolver
-from picextract.discord.client import DiscordClient
+from picextract.discord.client import ChannelStopped, DiscordClient
 from picextract.discord.errors import AccessError, NotFoundError
 from picextract.download.results import NullReporter, Reporter, Summary
 from picextract.download.run import DownloadRun, RunOptions
@@ -64,7 +64,10 @@ class DiscordDownloader:
     def _walk(self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None) -> None:
         """The channel's own messages, then each of its threads active in the window."""
         if channel.type not in FORUM_TYPES:
-            run.process_source(channel, since, until)
+            try:
+                run.process_source(channel, since, until)
+            except ChannelStopped as problem:
+                self._stopped(run, channel, problem)
         if not (self.options.threads and channel.type in THREAD_PARENT_TYPES):
             return
         for thread in self.channels.thread_sources(channel, since):
@@ -74,6 +77,14 @@ class DiscordDownloader:
             except (AccessError, NotFoundError) as problem:
                 run.summary.threads_skipped += 1
                 self.reporter.note(f"skipped thread {thread.label}: {problem}")
+            except ChannelStopped as problem:
+                self._stopped(run, thread, problem)
+
+    def _stopped(self, run: DownloadRun, source: ChannelInfo, problem: ChannelStopped) -> None:
+        """One source could not be read to its end: said so, counted, and the run goes on."""
+        run.settle()
+        run.summary.source_errors.append(f"{source.label}: {problem}")
+        self.reporter.note(f"error: {source.label}: {problem}")
 
     def run(self, channel: ChannelInfo, since: datetime, until: datetime | None = None) -> Summary:
         """Save every picture posted in [since, until) in the channel and its threads; callable any number of times."""
@@ -84,7 +95,7 @@ class DiscordDownloader:
             run.interrupt()
         except Exception:
             # Paging failed: let the downloads in flight finish and be recorded, then report.
-            run.drain(keep=0)
+            run.settle()
             raise
         finally:
             run.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -214,7 +216,7 @@ def _download_all(
             if summary.interrupted:
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
                 return ExitCode.INTERRUPTED
-            worst = max(worst, ExitCode.SOME_FAILED if summary.failed else ExitCode.OK)
+            worst = max(worst, ExitCode.SOME_FAILED if summary.has_errors else ExitCode.OK)
     finally:
         reporter.close()
     unknown = unknown_authors(flags.message_filter, authors_seen.values())
@@ -250,7 +252,7 @@ def run(argv: list[str] | None = None) -> int:
     prompter = Prompter(interactive=sys.stdin.isatty() and not args.no_input)
     reporter = ProgressReporter(show_bar=sys.stdout.isatty() and sys.stderr.isatty())
     authorization, source = _token(environment, env_file, settings, prompter)
-    client = DiscordClient(authorization, settings, pool_size=flags.workers + 2)
+    client = DiscordClient(authorization, settings, pool_size=flags.workers + 2, announce=reporter.note)
     try:
         resolver = ChannelResolver(client, reporter)
         if args.list:
@@ -268,9 +270,18 @@ def run(argv: list[str] | None = None) -> int:
         client.close()
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (cron, systemd, `kill`) stops the run the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """The error boundary: our errors become one line on stderr and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="debug: %(message)s")
+        logging.getLogger("urllib3").setLevel(logging.INFO)  # its request lines would show signed URLs
+    signal.signal(signal.SIGTERM, _terminate)
     return error_boundary(lambda: run(argv), debug, interrupted="Cancelled.")
 
 

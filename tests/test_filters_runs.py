@@ -28,7 +28,8 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.filters import MessageFilter, parse_filter
-from picextract.store.state import INDEX_FILE_NAME, STATE_FILE_NAME
+from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.state import STATE_FILE_NAME
 from tests.conftest import program_env, run_main
 
 UTC = timezone.utc

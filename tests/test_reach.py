@@ -30,7 +30,7 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.refs import DEFAULT_KINDS, parse_kinds
-from picextract.store.state import INDEX_FILE_NAME
+from picextract.store.index import INDEX_FILE_NAME
 from tests.conftest import program_env, run_main
 
 UTC = timezone.utc
