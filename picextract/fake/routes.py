@@ -99,7 +99,7 @@ def page_messages(messages: list[dict[str, Any]], query: dict[str, str], limit: 
 
 def served_message(fake: FakeDiscord, message: dict[str, Any], token_kind: str) -> dict[str, Any]:
     """A stored message as the API sends it to this kind of token."""
-    channel = fake.state.channels.get(message.get("channel_id"), {})
+    channel = fake.state.channels.get(str(message.get("channel_id")), {})
     try:
         full = objects.complete_message(message, channel.get("guild_id"), fake.picture_size)
     except (KeyError, TypeError, AttributeError, ValueError):
