@@ -19,6 +19,7 @@ from picextract.discord.channels import AmbiguousChannelError, ChannelInfo, outp
 from picextract.discord.client import DiscordClient
 from picextract.download.results import SaveResult, Summary
 from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary
+from picextract.gallery.page import build_gallery
 from picextract.pictures.filenames import resolve_timezone
 from picextract.pictures.refs import DEFAULT_KINDS, KIND_RULES, parse_kinds
 
@@ -58,6 +59,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
+    parser.add_argument("--no-gallery", action="store_true", help="do not write index.html (the offline gallery) after the run")
+    parser.add_argument("--gallery", metavar="DIR", help="only rebuild DIR/index.html from its index.csv and files (no network)")
     return parser
 
 
@@ -279,11 +282,27 @@ def _gather(
     return authorization, channel, guild, days, Path(output).expanduser()
 
 
+def rebuild_gallery(folder: Path) -> int:
+    """`--gallery DIR`: write DIR/index.html from the folder alone."""
+    if not folder.is_dir():
+        raise UsageError(f"--gallery: {folder} is not a folder")
+    print(f"Gallery: {build_gallery(folder)}")
+    return ExitCode.OK
+
+
+def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None:
+    """index.html after a run, unless --no-gallery or --dry-run."""
+    if not args.dry_run and not args.no_gallery and folder.is_dir():
+        print(f"Gallery: {build_gallery(folder, workers)}", file=sys.stderr)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Parse, ask, download, summarise; returns the exit code."""
     environment = read_environment()
     settings = load_settings(environment)
     args = build_parser(settings).parse_args(argv)
+    if args.gallery is not None:
+        return rebuild_gallery(Path(args.gallery).expanduser())
     if args.demo:
         from picextract.fake.sample import start_demo_server
 
@@ -341,6 +360,7 @@ def run(argv: list[str] | None = None) -> int:
             print(f"Pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {folder}", file=sys.stderr)
             summary = downloader.run(channel, start, until)
             print(format_summary(summary, channel, folder, args.dry_run))
+            _write_gallery(args, folder, workers)
             if summary.interrupted:
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
                 return ExitCode.INTERRUPTED

@@ -39,7 +39,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 def _files(folder: Path) -> list[str]:
     return (
-        sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name != INDEX_FILE_NAME)
+        sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name not in (INDEX_FILE_NAME, "index.html"))
         if folder.exists()
         else []
     )

@@ -101,6 +101,7 @@ class DownloadRun:
         self.started = time.monotonic()
         self.intent = IntentCheck(client.is_bot)
         self.channel_names: dict[str, str] = {}
+        self.guild_ids: dict[str, str] = {}  # "" for a DM
         self.reserved: dict[str, str] = {}
         self.pending: set[Future[SaveResult]] = set()
         if not options.dry_run:
@@ -174,6 +175,9 @@ class DownloadRun:
                 normalize_url(ref.url),
                 ref.width or "",
                 ref.height or "",
+                self.guild_ids.get(ref.channel_id, ""),
+                ref.channel_id,
+                ref.kind,
             ]
         )
 
@@ -235,6 +239,7 @@ class DownloadRun:
         after = datetime_to_snowflake(since) - 1
         before = datetime_to_snowflake(until) if until is not None else None
         self.channel_names[source.id] = source.label
+        self.guild_ids[source.id] = source.guild_id or ""
         key = f"{source.id}|{','.join(sorted(self.options.kinds))}"
         coverage = self.state.coverage(key)
         start = coverage[1] if coverage and coverage[0] <= after < coverage[1] else after

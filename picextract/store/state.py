@@ -34,7 +34,21 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 """
 INDEX_FILE_NAME = "index.csv"
-INDEX_COLUMNS = ["file", "posted_at_utc", "message_id", "channel", "author", "text", "source_url", "width", "height"]
+# New columns go at the end: older files stay readable (picextract/gallery/records.py parse_index).
+INDEX_COLUMNS = [
+    "file",
+    "posted_at_utc",
+    "message_id",
+    "channel",
+    "author",
+    "text",
+    "source_url",
+    "width",
+    "height",
+    "guild_id",
+    "channel_id",
+    "kind",
+]
 
 
 @dataclass(frozen=True)
@@ -149,3 +163,18 @@ class IndexWriter:
     def close(self) -> None:
         """Flush and close the file."""
         self._file.close()
+
+
+def recorded_channel_ids(folder: Path) -> dict[str, str]:
+    """File name -> channel id from the state file, read-only; empty when there is none or it is unreadable."""
+    path = folder / STATE_FILE_NAME
+    if not path.is_file():
+        return {}
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return {str(filename): str(channel_id) for filename, channel_id in db.execute("SELECT filename, channel_id FROM pictures")}
+        finally:
+            db.close()
+    except sqlite3.Error:  # the gallery does without it
+        return {}
