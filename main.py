@@ -293,7 +293,7 @@ def rebuild_gallery(folder: Path) -> int:
 def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None:
     """index.html after a run, unless --no-gallery or --dry-run."""
     if not args.dry_run and not args.no_gallery and folder.is_dir():
-        print(f"Gallery: {build_gallery(folder, workers)}", file=sys.stderr)
+        print(f"Gallery: {build_gallery(folder, workers)}")
 
 
 def run(argv: list[str] | None = None) -> int:
