@@ -21,11 +21,7 @@ UTC = timezone.utc
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return (
-        {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".") and p.name not in ("index.csv", "index.html")}
-        if folder.exists()
-        else {}
-    )
+    return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith((".", "index."))} if folder.exists() else {}
 
 
 def _assert_token_absent(result: subprocess.CompletedProcess[str], *folders: Path) -> None:

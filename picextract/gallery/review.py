@@ -32,6 +32,7 @@ table { border-collapse: collapse; } td, th { padding: 2px 12px 2px 0; text-alig
 .pic img { display: block; width: 100%; height: 150px; object-fit: contain; }
 .pic figcaption { font-size: 12px; margin-top: 4px; overflow-wrap: anywhere; unicode-bidi: isolate; }
 .label { font-weight: 700; text-transform: uppercase; font-size: 11px; } .kept .label { color: #3ba55d; } .removed .label { color: #ed4245; }
+.stats { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .muted { color: #949ba4; } a { color: #00a8fc; } svg text { fill: #dbdee1; font-size: 11px; }
 """
 _CSP = "default-src 'none'; img-src 'self' file: data:; style-src 'unsafe-inline'"
@@ -91,6 +92,8 @@ def histogram_svg(values: Sequence[float], p95: float) -> str:
         f'<text x="{SVG_MARGIN}" y="{bottom + 16}">{escape(format_duration(low))}</text>',
         f'<text x="{SVG_MARGIN + plot_width}" y="{bottom + 16}" text-anchor="end">{escape(format_duration(low + span))}</text>',
         f'<text x="{SVG_MARGIN - 6}" y="{SVG_MARGIN + 4}" text-anchor="end">{tallest}</text>',
+        f'<text x="{SVG_MARGIN + plot_width / 2:.1f}" y="{bottom + 30}" text-anchor="middle">gap: removed copy minus kept picture '
+        f"({len(values)} pairs)</text>",
         f'<line id="p95" x1="{p95_x:.1f}" y1="{SVG_MARGIN - 12}" x2="{p95_x:.1f}" y2="{bottom}" stroke="#ed4245" '
         'stroke-width="2" stroke-dasharray="5 3"/>',
         f'<text x="{p95_x:.1f}" y="{SVG_MARGIN - 16}" text-anchor="middle">95th percentile {escape(format_duration(p95))}</text>',
@@ -157,8 +160,8 @@ def _statistics_html(pairs: list[DuplicatePair], group_numbers: dict[str, int]) 
         for pair in outliers
     )
     return (
-        _table(statistics_rows(stats), "numbers statistics")
-        + histogram_svg([pair.difference_seconds for pair in pairs], stats.p95)
+        f'<div class="stats">{_table(statistics_rows(stats), "numbers statistics")}'
+        f"{histogram_svg([pair.difference_seconds for pair in pairs], stats.p95)}</div>"
         + f"<h2>Above the 95th percentile ({escape(format_duration(stats.p95))}): {len(outliers)} files</h2>"
         + f'<table class="outliers"><tr><th>removed</th><th>gap</th><th>duplicate of</th></tr>{rows}</table>'
     )

@@ -173,7 +173,9 @@ def recorded_channel_ids(folder: Path) -> dict[str, str]:
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return {str(filename): str(channel_id) for filename, channel_id in db.execute("SELECT filename, channel_id FROM pictures")}
+            return {
+                str(filename): str(channel_id) for filename, channel_id in db.execute("SELECT filename, channel_id FROM pictures")
+            }
         finally:
             db.close()
     except sqlite3.Error:  # the gallery does without it
