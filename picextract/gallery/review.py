@@ -68,6 +68,13 @@ def histogram_counts(values: Sequence[float], bins: int = HISTOGRAM_BINS) -> tup
     return low, width, counts
 
 
+def _anchor(x: float) -> str:
+    """Where a label at x hangs so it stays inside the picture."""
+    if x > SVG_WIDTH - 140:
+        return "end"
+    return "start" if x < 140 else "middle"
+
+
 def histogram_svg(values: Sequence[float], p95: float) -> str:
     """An inline SVG histogram of the gaps with the 95th percentile as a dashed line."""
     low, width, counts = histogram_counts(values)
@@ -96,7 +103,7 @@ def histogram_svg(values: Sequence[float], p95: float) -> str:
         f"({len(values)} pairs)</text>",
         f'<line id="p95" x1="{p95_x:.1f}" y1="{SVG_MARGIN - 12}" x2="{p95_x:.1f}" y2="{bottom}" stroke="#ed4245" '
         'stroke-width="2" stroke-dasharray="5 3"/>',
-        f'<text x="{p95_x:.1f}" y="{SVG_MARGIN - 16}" text-anchor="middle">95th percentile {escape(format_duration(p95))}</text>',
+        f'<text x="{p95_x:.1f}" y="{SVG_MARGIN - 16}" text-anchor="{_anchor(p95_x)}">95th percentile {escape(format_duration(p95))}</text>',
     ]
     return (
         f'<svg class="histogram" role="img" aria-label="Histogram of the time gaps" width="{SVG_WIDTH}" height="{SVG_HEIGHT}" '
