@@ -52,8 +52,8 @@ def make_thumbnail(picture: Path, folder: Path) -> Thumbnail | None:
     try:
         with Image.open(picture) as image:
             image.draft("RGB", (THUMBNAIL_PIXELS * 2, THUMBNAIL_PIXELS * 2))  # JPEG: decode at a fraction
-            small = ImageOps.exif_transpose(image)
-            small.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS), reducing_gap=2.0)
+            image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS), reducing_gap=2.0)
+            small = ImageOps.exif_transpose(image)  # after shrinking: turning a small copy is cheap
             if small.mode not in ("RGB", "RGBA"):
                 small = small.convert("RGBA" if "transparency" in small.info or small.mode in ("LA", "PA") else "RGB")
             small.save(part, "WEBP", quality=80, method=2)
