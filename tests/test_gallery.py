@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from picextract.fake.sample import CHANNEL_ID, GUILD_ID, USER_TOKEN, build_sample_channel, make_picture
 from picextract.fake.server import FakeDiscord
 from picextract.gallery.page import ASSETS_DIR, GALLERY_FILE_NAME, THUMBS_DIR, build_gallery, script_literal, write_page
-from picextract.gallery.records import GalleryItem, gallery_items, message_link, parse_index
+from picextract.gallery.records import GalleryItem, file_time, gallery_items, message_link, parse_index
 from picextract.gallery.thumbnails import make_thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
 from picextract.store.state import INDEX_COLUMNS
@@ -76,6 +76,25 @@ def test_items_keep_present_files_last_row_wins_and_add_unindexed_files() -> Non
     items = gallery_items(rows, files, {})
     assert [(item.file, item.text) for item in items] == [("later.mp4", ""), ("a.png", "second")]
     assert items[0].is_video and items[0].posted_at == datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("name", "modified", "expected"),
+    [
+        # the downloader set the mtime to the posting time; the name is in UTC+5:30: the mtime is exact
+        (
+            "2026-01-05_15-30-00_a.png",
+            datetime(2026, 1, 5, 10, 0, 0, 250000, tzinfo=UTC),
+            datetime(2026, 1, 5, 10, 0, 0, 250000, tzinfo=UTC),
+        ),
+        # generated or copied without its mtime: the name's time, read in the local clock
+        ("2026-01-05_15-30-00_a.png", datetime(2026, 12, 1, 23, 1, 7, tzinfo=UTC), datetime(2026, 1, 5, 15, 30).astimezone(UTC)),
+        ("2026-01-05_15-30-00_a.png", datetime(2026, 1, 5, 15, 29, 0, tzinfo=UTC), datetime(2026, 1, 5, 15, 30).astimezone(UTC)),
+        ("photo.png", datetime(2026, 3, 1, 8, tzinfo=UTC), datetime(2026, 3, 1, 8, tzinfo=UTC)),  # no time in the name
+    ],
+)
+def test_file_time(name: str, modified: datetime, expected: datetime) -> None:
+    assert file_time(name, modified) == expected
 
 
 def test_script_literal_cannot_end_a_script_or_start_markup() -> None:

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from picextract.fake.sample import make_picture
+from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, build_sample_channel, make_picture
+from picextract.fake.server import FakeDiscord
 from picextract.gallery.review import histogram_counts, picture_url
 from tests.browser import console_errors, start_chromium, visible_images_loaded
-from tests.conftest import ROOT
+from tests.conftest import ROOT, program_env, run_main
 
 HOSTILE_NAME = "2026-01-05_13-00-00_<img src=x onerror=\"window.__pwned=1\">&'q' \u202efdp.png"
 STAT_LABELS = (
@@ -77,6 +79,12 @@ def _source(folder: Path) -> None:
         (folder / f"2026-01-06_09-00-0{seed}_unique.png").write_bytes(make_picture(100 + seed, size=(48 + seed, 40)))
 
 
+def _dedup(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "deduplicate_images.py"), *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
+
+
 def _printed_statistics(stdout: str) -> dict[str, str]:
     return {label: value for label, value in re.findall(r"^(.+?):\s+(.+)$", stdout, re.MULTILINE) if label in STAT_LABELS}
 
@@ -85,13 +93,10 @@ def test_review_page(browser: WebDriver, tmp_path: Path) -> None:
     source = tmp_path / "src"
     _source(source)
     page = tmp_path / "review" / "dedup.html"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "deduplicate_images.py"), "--source", str(source), "--output", str(tmp_path / "clean")]
-        + ["--dry-run", "--report", str(tmp_path / "r.json"), "--html", str(page)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
+    result = _dedup(
+        ["--source", str(source), "--output", str(tmp_path / "clean"), "--dry-run", "--report", str(tmp_path / "r.json")]
+        + ["--html", str(page)],
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
@@ -140,4 +145,37 @@ def test_review_page(browser: WebDriver, tmp_path: Path) -> None:
         browser.execute_script("arguments[0].scrollIntoView()", group)
         WebDriverWait(browser, 10).until(lambda d: (lambda seen, loaded: seen >= 2 and seen == loaded)(*visible_images_loaded(d)))
     assert browser.execute_script("return window.__pwned === undefined && document.querySelectorAll('img[src=x]').length === 0")
+    assert console_errors(browser) == []
+
+
+def test_demo_channel_review_and_gallery_of_the_clean_folder(browser: WebDriver, server: FakeDiscord, tmp_path: Path) -> None:
+    build_sample_channel(server, datetime.now(timezone.utc), count=40)
+    downloaded = run_main(
+        ["--channel", CHANNEL_ID, "--days", "14", "--output", "out"], program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), tmp_path
+    )
+    assert downloaded.returncode == 0, downloaded.stderr
+    result = _dedup(["--source", "out", "--output", "clean", "--html", "review.html"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    browser.get((tmp_path / "review.html").as_uri())
+    summary = dict(
+        browser.execute_script(
+            "return [...document.querySelectorAll('.summary tr')].map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"
+        )
+    )
+    assert (
+        all(f"  {label}: {value}" in result.stdout for label, value in summary.items()) and summary["Duplicates skipped"] == "0"
+    )
+    assert "No dated duplicates found" in browser.find_element(By.TAG_NAME, "body").text
+    assert browser.find_elements(By.CSS_SELECTOR, ".group") == [] and console_errors(browser) == []
+
+    # The clean folder has no index.csv: its gallery shows the files, dated by their names.
+    rebuilt = run_main(["--gallery", "clean"], program_env(server), tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    browser.get((tmp_path / "clean" / "index.html").as_uri())
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return performance.getEntriesByName('gallery-painted').length"))
+    kept = sorted(p.name for p in (tmp_path / "clean").iterdir() if p.is_file() and not p.name.startswith("index."))
+    assert browser.find_element(By.ID, "status").text == f"{len(kept)} pictures"
+    WebDriverWait(browser, 10).until(lambda d: (lambda seen, loaded: seen > 0 and seen == loaded)(*visible_images_loaded(d)))
+    first = browser.execute_script("return document.querySelector('.card time').dateTime")
+    assert first.startswith(max(kept)[:10])  # newest first, on the day its name says
     assert console_errors(browser) == []

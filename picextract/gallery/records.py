@@ -6,12 +6,14 @@ import csv
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from picextract.dedup.groups import parse_name_time
 from picextract.pictures.media import VIDEO_EXTENSIONS, extension_of, has_media_extension
 from picextract.store.state import INDEX_COLUMNS
 
 DISCORD_WEB = "https://discord.com/channels"  # message links: /channels/<guild or @me>/<channel>/<message>
+MAX_UTC_OFFSET = timedelta(hours=14)  # the widest UTC offset in use (UTC+14, Kiribati)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,19 @@ def item_from_row(row: Mapping[str, str], channel_ids: Mapping[str, str], fallba
     )
 
 
+def file_time(name: str, modified: datetime) -> datetime:
+    """When a file the index does not name was posted: its modification time when that matches the
+    time in its name (the downloader sets it; copies keep it), else the name's time read in the
+    local clock (the default clock of file names), else the modification time."""
+    named = parse_name_time(name)
+    if named is None:
+        return modified
+    offset = named - modified.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    if abs(offset) <= MAX_UTC_OFFSET and offset.total_seconds() % 900 == 0:  # offsets are whole quarter hours
+        return modified
+    return named.astimezone(timezone.utc)
+
+
 def gallery_items(
     rows: Iterable[Mapping[str, str]], file_times: Mapping[str, datetime], channel_ids: Mapping[str, str]
 ) -> list[GalleryItem]:
@@ -102,7 +117,7 @@ def gallery_items(
             by_file[file] = item_from_row(row, channel_ids, file_times[file])
     for file, modified in file_times.items():
         if file not in by_file and has_media_extension(file):
-            by_file[file] = GalleryItem(file=file, posted_at=modified)
+            by_file[file] = GalleryItem(file=file, posted_at=file_time(file, modified))
     return sorted(by_file.values(), key=lambda item: (item.posted_at, item.file), reverse=True)
 
 

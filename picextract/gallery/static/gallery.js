@@ -127,7 +127,7 @@
     var author = el("span", "author", item.author);
     author.dir = "auto";
     line.appendChild(author);
-    line.appendChild(el("span", "kind", kindLabel(item.kind)));
+    if (item.kind) line.appendChild(el("span", "kind", kindLabel(item.kind)));
     meta.appendChild(line);
     if (item.text) {
       var text = el("p", "text", item.text);
