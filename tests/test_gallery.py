@@ -16,13 +16,21 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from picextract.fake.sample import CHANNEL_ID, GUILD_ID, USER_TOKEN, build_sample_channel, make_picture
+from picextract.fake.sample import CHANNEL_ID, GUILD_ID, USER_TOKEN, build_sample_channel, make_picture, snowflake_at
 from picextract.fake.server import FakeDiscord
-from picextract.gallery.page import ASSETS_DIR, GALLERY_FILE_NAME, THUMBS_DIR, build_gallery, script_literal, write_page
+from picextract.gallery.page import (
+    ASSETS_DIR,
+    GALLERY_FILE_NAME,
+    THUMBS_DIR,
+    build_gallery,
+    read_index,
+    script_literal,
+    write_page,
+)
 from picextract.gallery.records import GalleryItem, file_time, gallery_items, message_link, parse_index
 from picextract.gallery.thumbnails import make_thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
-from picextract.store.state import INDEX_COLUMNS
+from picextract.store.state import INDEX_COLUMNS, StateStore, recorded_message_ids
 from tests.browser import console_errors, start_chromium, visible_images_loaded
 from tests.conftest import program_env, run_main
 
@@ -57,10 +65,23 @@ def test_old_index_and_rows_appended_after_the_upgrade_are_read() -> None:
     assert "guild_id" not in rows[0] and rows[0]["author"] == "ann"
     assert rows[1]["guild_id"] == "11" and rows[1]["channel_id"] == "22" and rows[1]["kind"] == "attachment"
     files = {"a.png": datetime(2026, 1, 1, tzinfo=UTC), "b.png": datetime(2026, 1, 1, tzinfo=UTC)}
-    items = gallery_items(rows, files, channel_ids={"a.png": "22"})
+    items = gallery_items(rows, files, {})
     assert [item.file for item in items] == ["b.png", "a.png"]  # newest first
     assert items[0].link == "https://discord.com/channels/11/22/34"
-    assert items[1].link == "" and items[1].text == "hello"  # channel from the state file, but no guild
+    assert items[1].link == "" and items[1].text == "hello"  # an old row: no guild, so no link
+
+
+def test_state_file_dates_files_the_index_lost(tmp_path: Path) -> None:
+    posted = datetime(2026, 1, 5, 10, 0, 0, 123000, tzinfo=UTC)
+    message_id = int(snowflake_at(posted, 1))
+    store = StateStore(tmp_path)
+    store.record("attachment:1", "renamed.png", 10, message_id, "22")
+    store.close()
+    assert recorded_message_ids(tmp_path) == {"renamed.png": message_id}
+    (tmp_path / "index.csv").write_text(",".join(OLD_COLUMNS) + "\n", encoding="utf-8")  # its rows were lost
+    items = gallery_items(read_index(tmp_path), {"renamed.png": datetime.now(UTC)}, recorded_message_ids(tmp_path))
+    assert items == [GalleryItem("renamed.png", posted)]
+    assert recorded_message_ids(tmp_path / "nowhere") == {}
 
 
 def test_items_keep_present_files_last_row_wins_and_add_unindexed_files() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from picextract.gallery.records import GalleryItem, gallery_items, gallery_title, parse_index
 from picextract.gallery.thumbnails import Thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
-from picextract.store.state import INDEX_FILE_NAME, recorded_channel_ids
+from picextract.store.state import INDEX_FILE_NAME, recorded_message_ids
 
 GALLERY_FILE_NAME = "index.html"
 ASSETS_DIR = ".gallery"  # hidden: the dedup and the downloader's file checks skip dot-names
@@ -110,7 +110,7 @@ def write_page(folder: Path, title: str, items: list[GalleryItem], thumbnails: M
 
 def build_gallery(folder: Path, workers: int = 2) -> Path:
     """Write (or rewrite) the folder's gallery from index.csv and the files; returns index.html's path."""
-    items = gallery_items(read_index(folder), folder_files(folder), recorded_channel_ids(folder))
+    items = gallery_items(read_index(folder), folder_files(folder), recorded_message_ids(folder))
     pictures = [folder / item.file for item in items if not item.is_video]
     thumbnails = make_thumbnails(pictures, folder / ASSETS_DIR / THUMBS_DIR, workers)
     return write_page(folder, gallery_title(items, folder.resolve().name), items, thumbnails)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from picextract.dedup.groups import parse_name_time
 from picextract.pictures.media import VIDEO_EXTENSIONS, extension_of, has_media_extension
+from picextract.pictures.refs import snowflake_to_datetime
 from picextract.store.state import INDEX_COLUMNS
 
 DISCORD_WEB = "https://discord.com/channels"  # message links: /channels/<guild or @me>/<channel>/<message>
@@ -74,10 +75,10 @@ def _dimension(text: str) -> int | None:
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 
-def item_from_row(row: Mapping[str, str], channel_ids: Mapping[str, str], fallback_time: datetime) -> GalleryItem:
-    """A GalleryItem from one index row; the state file's channel ids fill in for old rows."""
+def item_from_row(row: Mapping[str, str], fallback_time: datetime) -> GalleryItem:
+    """A GalleryItem from one index row (an old row has no guild, so no link)."""
     file = row.get("file", "")
-    channel_id = row.get("channel_id") or channel_ids.get(file, "")
+    channel_id = row.get("channel_id", "")
     guild_id = row.get("guild_id", "") if row.get("_has_guild") else None
     return GalleryItem(
         file=file,
@@ -106,18 +107,21 @@ def file_time(name: str, modified: datetime) -> datetime:
 
 
 def gallery_items(
-    rows: Iterable[Mapping[str, str]], file_times: Mapping[str, datetime], channel_ids: Mapping[str, str]
+    rows: Iterable[Mapping[str, str]], file_times: Mapping[str, datetime], message_ids: Mapping[str, int]
 ) -> list[GalleryItem]:
     """The pictures present in the folder, newest first: index rows for files still there (the last
-    row of a file wins), then files the index does not name, timed by their modification time."""
+    row of a file wins), then files the index does not name, timed by their message id when the
+    state file has it, else by `file_time`."""
     by_file: dict[str, GalleryItem] = {}
     for row in rows:
         file = row.get("file", "")
         if file in file_times:
-            by_file[file] = item_from_row(row, channel_ids, file_times[file])
+            by_file[file] = item_from_row(row, file_times[file])
     for file, modified in file_times.items():
         if file not in by_file and has_media_extension(file):
-            by_file[file] = GalleryItem(file=file, posted_at=file_time(file, modified))
+            message_id = message_ids.get(file)
+            posted_at = snowflake_to_datetime(message_id) if message_id else file_time(file, modified)
+            by_file[file] = GalleryItem(file=file, posted_at=posted_at)
     return sorted(by_file.values(), key=lambda item: (item.posted_at, item.file), reverse=True)
 
 

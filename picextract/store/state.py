@@ -165,8 +165,8 @@ class IndexWriter:
         self._file.close()
 
 
-def recorded_channel_ids(folder: Path) -> dict[str, str]:
-    """File name -> channel id from the state file, read-only; empty when there is none or it is unreadable."""
+def recorded_message_ids(folder: Path) -> dict[str, int]:
+    """File name -> message id from the state file, read-only; empty when there is none or it is unreadable."""
     path = folder / STATE_FILE_NAME
     if not path.is_file():
         return {}
@@ -174,9 +174,9 @@ def recorded_channel_ids(folder: Path) -> dict[str, str]:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             return {
-                str(filename): str(channel_id) for filename, channel_id in db.execute("SELECT filename, channel_id FROM pictures")
+                str(filename): int(message_id) for filename, message_id in db.execute("SELECT filename, message_id FROM pictures")
             }
         finally:
             db.close()
-    except sqlite3.Error:  # the gallery does without it
+    except (sqlite3.Error, ValueError):  # the gallery does without it
         return {}
