@@ -254,3 +254,13 @@ def test_demo_runs_without_an_account(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert len(_files(tmp_path / "demo-output")) > 20
     assert "Errors:            0" in result.stdout
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_storage_error(server: FakeDiscord, tmp_path: Path) -> None:
+    setup_server(server).message(datetime.now(UTC) - timedelta(hours=1), "", [])
+    (tmp_path / "a-file").write_text("not a folder")
+    env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
+    result = run_main(["--channel", CHANNEL_ID, "--days", "1", "--output", "a-file/pictures"], env, tmp_path)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "error: Not a directory: a-file/pictures"
+    assert "Traceback" not in result.stderr

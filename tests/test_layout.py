@@ -1,0 +1,69 @@
+"""The house rules of the code: the product runs without tests/, imports point one way, one exit-code table."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from picextract.errors import ExitCode
+from tests.conftest import ROOT
+
+FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images"}
+
+
+def _copy_product(target: Path) -> None:
+    """The repository as a user might have it: every tracked file except tests/."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in tracked:
+        if name.startswith(("tests/", ".")) or not (ROOT / name).is_file():
+            continue
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+
+
+def test_demo_runs_from_a_copy_without_tests(tmp_path: Path) -> None:
+    product = tmp_path / "product"
+    _copy_product(product)
+    assert not (product / "tests").exists()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_") and key != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, str(product / "main.py"), "--demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90
+    )
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert len([p for p in (tmp_path / "demo-output").iterdir() if not p.name.startswith(".")]) > 20
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "picextract").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_package_never_imports_upward_or_tests(path: Path) -> None:
+    assert not _imports(path) & (FRONT_DOORS | {"tests"})
+
+
+def test_exit_codes_are_one_table_listed_in_help_and_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code in ExitCode:
+        assert f"| {code.value} |" in readme
+    for program in ("main.py", "deduplicate_images.py"):
+        shown = subprocess.run(
+            [sys.executable, str(ROOT / program), "--help"], capture_output=True, text=True, cwd=ROOT, timeout=30
+        )
+        assert shown.returncode == 0
+        assert all(f"{code.value} " in " ".join(shown.stdout.split()) for code in ExitCode)
