@@ -70,7 +70,9 @@ def make_thumbnails(pictures: Iterable[Path], folder: Path, workers: int = 2) ->
     """Picture name -> its thumbnail (None: no preview); thumbnails of other pictures are removed."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = list(pictures)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # Pillow releases the GIL while decoding
+    # Pillow releases the GIL while decoding; more threads than cores only hold more pictures in memory.
+    threads = max(1, min(workers, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         made = dict(zip((path.name for path in paths), pool.map(lambda path: make_thumbnail(path, folder), paths)))
     wanted = {thumbnail_name(path.name) for path in paths}
     for entry in folder.iterdir():
