@@ -26,6 +26,7 @@ from picextract.discord.channels import ChannelInfo, ChannelResolver, output_fol
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
 from picextract.errors import EXIT_CODES_HELP, ExitCode, PicExtractError, UsageError, error_boundary
+from picextract.gallery.page import build_gallery
 from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
 from picextract.pictures.refs import KIND_RULES
 from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
@@ -93,6 +94,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
     parser.add_argument("--env-file", help="settings file to read instead of .env (default: ./.env, else .env beside main.py)")
     parser.add_argument("--version", action="version", version=f"DiscordPicExtract {__version__}")
+    parser.add_argument("--no-gallery", action="store_true", help="do not write index.html (the offline gallery) after the run")
+    parser.add_argument("--gallery", metavar="DIR", help="only rebuild DIR/index.html from its index.csv and files (no network)")
     return parser
 
 
@@ -213,6 +216,7 @@ def _download_all(
             summary = downloader.run(channel, start, until)
             authors_seen.update(summary.authors_seen)
             reporter.end(format_summary(summary, channel, folder, args.dry_run, reporter.by_kind))
+            _write_gallery(args, folder, flags.workers)
             if summary.interrupted:
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
                 return ExitCode.INTERRUPTED
@@ -240,9 +244,25 @@ def _window(flags: FlagValues) -> tuple[datetime, datetime | None]:
         raise UsageError(str(problem)) from None
 
 
+def rebuild_gallery(folder: Path) -> int:
+    """`--gallery DIR`: write DIR/index.html from the folder alone."""
+    if not folder.is_dir():
+        raise UsageError(f"--gallery: {folder} is not a folder")
+    print(f"Gallery: {build_gallery(folder)}")
+    return ExitCode.OK
+
+
+def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None:
+    """index.html after a run, unless --no-gallery or --dry-run."""
+    if not args.dry_run and not args.no_gallery and folder.is_dir():
+        print(f"Gallery: {build_gallery(folder, workers)}")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Parse, ask (checking each answer at once), download, summarise; returns the exit code."""
     args = build_parser(_settings_for_help()).parse_args(argv)
+    if args.gallery is not None:
+        return rebuild_gallery(Path(args.gallery).expanduser())
     env_file = find_env_file(Path(args.env_file).expanduser() if args.env_file else None, Path.cwd(), PROGRAM_DIR)
     environment = read_environment(env_file)
     if args.demo:

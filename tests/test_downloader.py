@@ -27,6 +27,7 @@ from picextract.fake.server import FakeDiscord
 from picextract.store.index import INDEX_FILE_NAME
 from picextract.store.lock import LOCK_FILE_NAME
 from picextract.store.state import STATE_FILE_NAME
+from tests.conftest import NOT_PICTURES
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
@@ -42,7 +43,7 @@ def _run(settings: Settings, out: Path, since: datetime, until: datetime | None 
 
 def _saved(out: Path) -> dict[str, bytes]:
     return {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != INDEX_FILE_NAME
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
     }
 
 

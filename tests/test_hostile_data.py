@@ -29,8 +29,7 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.refs import DEFAULT_KINDS, KIND_RULES, MalformedMessage, extract_pictures
-from picextract.store.index import INDEX_FILE_NAME
-from tests.conftest import program_env, run_main
+from tests.conftest import NOT_PICTURES, program_env, run_main
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
@@ -50,7 +49,7 @@ def saved(out: Path) -> dict[str, bytes]:
     return {
         p.name.split("_", 2)[2]: p.read_bytes()
         for p in out.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.name != INDEX_FILE_NAME
+        if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
     }
 
 

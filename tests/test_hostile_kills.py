@@ -19,7 +19,7 @@ from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_s
 from picextract.fake.server import FakeDiscord
 from picextract.store.index import INDEX_FILE_NAME
 from picextract.store.state import STATE_FILE_NAME
-from tests.conftest import ROOT, program_env, run_main
+from tests.conftest import NOT_PICTURES, ROOT, program_env, run_main
 
 UTC = timezone.utc
 STOP_SECONDS = 2.0  # issue 10 part 8: one Ctrl-C stops the run within 2 seconds
@@ -64,7 +64,7 @@ def post_pictures(server: FakeDiscord, count: int, size: tuple[int, int] = (6, 4
 def check_folder(out: Path, pictures: dict[bytes, str]) -> None:
     """Every picture once, index.csv = the files (one row each), the state file = the files, no `.part`."""
     files = {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != INDEX_FILE_NAME
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
     }
     assert not [name for name in files if name.endswith((".part", ".tmp"))]
     assert sorted(files.values()) == sorted(pictures)

@@ -14,6 +14,7 @@ from picextract.download.results import Summary
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
 from picextract.store.index import INDEX_FILE_NAME
+from tests.conftest import NOT_PICTURES
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
@@ -29,7 +30,7 @@ def run_once(settings: Settings, out: Path, since: datetime, workers: int = 4) -
 
 def pictures_on_disk(out: Path) -> dict[str, bytes]:
     return {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != INDEX_FILE_NAME
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
     }
 
 

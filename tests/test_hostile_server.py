@@ -31,8 +31,7 @@ from picextract.fake.sample import (
     snowflake_at,
 )
 from picextract.fake.server import HTML_PAGE, FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME
-from tests.conftest import ROOT, program_env
+from tests.conftest import NOT_PICTURES, ROOT, program_env
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)
@@ -75,7 +74,7 @@ def run(
 
 def saved(out: Path) -> dict[str, bytes]:
     return {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != INDEX_FILE_NAME
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
     }
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME
 from picextract.store.state import STATE_FILE_NAME
-from tests.conftest import ROOT, program_env, run_main
+from tests.conftest import NOT_PICTURES, ROOT, program_env, run_main
 
 UTC = timezone.utc
 ARGS = ["--channel", CHANNEL_ID, "--output", "o", "--no-input"]
@@ -42,7 +42,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def pictures_in(folder: Path) -> dict[str, bytes]:
-    return {name: data for name, data in snapshot(folder).items() if not name.startswith(".") and name != INDEX_FILE_NAME}
+    return {name: data for name, data in snapshot(folder).items() if not name.startswith(".") and name not in NOT_PICTURES}
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -217,5 +217,6 @@ def test_an_older_state_file_keeps_its_index_rows_and_loses_duplicates(server: F
     result = run_main(ARGS, program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), tmp_path)
     assert result.returncode == 0, result.stderr
     lines = (out / INDEX_FILE_NAME).read_text(encoding="utf-8").splitlines()
-    assert lines == [header.strip(), row.strip()]  # its text kept, the duplicate, the stray and the cut row gone
+    # Its text kept (the row padded to today's columns), the duplicate, the stray and the cut row gone.
+    assert lines == [",".join(INDEX_COLUMNS), row.strip() + ",,,"]
     assert pictures_in(out) == saved

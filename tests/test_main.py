@@ -24,17 +24,13 @@ from picextract.fake.sample import (
     setup_server,
 )
 from picextract.fake.server import FakeDiscord
-from tests.conftest import ROOT, program_env, run_main
+from tests.conftest import ROOT, copy_product, program_env, run_main
 
 UTC = timezone.utc
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return (
-        {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".") and p.name != "index.csv"}
-        if folder.exists()
-        else {}
-    )
+    return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith((".", "index."))} if folder.exists() else {}
 
 
 def _assert_token_absent(result: subprocess.CompletedProcess[str], *folders: Path) -> None:
@@ -283,14 +279,8 @@ def test_an_output_folder_that_cannot_be_made_is_a_storage_error(server: FakeDis
 
 
 def _copy_main(target: Path) -> Path:
-    """main.py with the parts it imports, in a folder of its own (to put a .env beside it)."""
-    for name in ("main.py", "config.py", "discord_downloader.py"):
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        (target / name).write_bytes((ROOT / name).read_bytes())
-    for path in (ROOT / "picextract").rglob("*.py"):
-        copy = target / path.relative_to(ROOT)
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(path.read_bytes())
+    """The program without its tests, in a folder of its own (to put a .env beside main.py)."""
+    copy_product(target)
     return target / "main.py"
 
 

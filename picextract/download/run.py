@@ -269,6 +269,11 @@ class DownloadRun:
 
     # --- results ----------------------------------------------------------------------------
 
+    def guild_id(self, channel_id: str) -> str:
+        """The guild of a channel or thread of this run; "" for a DM (index.csv's guild_id)."""
+        source = self.sources.get(channel_id)
+        return (source.guild_id or "") if source is not None else ""
+
     def index_row(self, ref: PictureRef, filename: str) -> list[object]:
         """One saved picture's row of index.csv."""
         return [
@@ -281,6 +286,9 @@ class DownloadRun:
             normalize_url(ref.url),
             ref.width or "",
             ref.height or "",
+            self.guild_id(ref.channel_id),
+            ref.channel_id,
+            ref.kind,
         ]
 
     def record(self, ref: PictureRef, filename: str, size_bytes: int) -> None:

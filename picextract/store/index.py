@@ -10,7 +10,29 @@ from pathlib import Path
 from picextract.errors import StorageError
 
 INDEX_FILE_NAME = "index.csv"
-INDEX_COLUMNS = ["file", "posted_at_utc", "message_id", "channel", "author", "text", "source_url", "width", "height"]
+# New columns go at the end: older files stay readable (picextract/gallery/records.py parse_index).
+INDEX_COLUMNS = [
+    "file",
+    "posted_at_utc",
+    "message_id",
+    "channel",
+    "author",
+    "text",
+    "source_url",
+    "width",
+    "height",
+    "guild_id",
+    "channel_id",
+    "kind",
+]
+FIRST_COLUMNS = 9  # the columns of the first release; rows of that length are padded
+
+
+def padded_row(row: list[str]) -> list[str] | None:
+    """An index row at today's width (older rows padded), or None when it is no row of ours."""
+    if not FIRST_COLUMNS <= len(row) <= len(INDEX_COLUMNS):
+        return None
+    return row + [""] * (len(INDEX_COLUMNS) - len(row))
 
 
 def _storage_error(path: Path, problem: OSError) -> StorageError:
@@ -23,8 +45,9 @@ def read_index_rows(path: Path) -> dict[str, list[str]]:
     try:
         with open(path, newline="", encoding="utf-8", errors="replace") as index_file:
             for row in csv.reader(index_file):
-                if len(row) == len(INDEX_COLUMNS) and row != INDEX_COLUMNS:
-                    rows.setdefault(row[0], row)
+                full = padded_row(row)
+                if full is not None and row != INDEX_COLUMNS[: len(row)]:
+                    rows.setdefault(full[0], full)
     except FileNotFoundError:
         pass
     except (OSError, csv.Error):

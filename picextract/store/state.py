@@ -13,7 +13,7 @@ from pathlib import Path
 
 from picextract.errors import StorageError
 from picextract.pictures.filters import Author
-from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME, read_index_rows, write_index
+from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME, padded_row, read_index_rows, write_index
 
 STATE_FILE_NAME = ".discordpicextract.sqlite3"
 DEAD_AFTER_RUNS = 3  # a link failing 404/410 on this many runs is given up
@@ -193,8 +193,9 @@ class StateStore:
         for filename, message_id, stored in records:
             if not (folder / filename).is_file():
                 continue
-            row = _stored_row(stored) or legacy.get(filename)
-            if row is None or len(row) != len(INDEX_COLUMNS):
+            stored_row = _stored_row(stored)
+            row = (padded_row(stored_row) if stored_row else None) or legacy.get(filename)
+            if row is None:
                 row = [filename, "", str(message_id)] + [""] * (len(INDEX_COLUMNS) - 3)
             rows.append([filename, *row[1:]])
         # Rows of files on disk the state file does not know (it was deleted): kept, not lost.
@@ -279,3 +280,20 @@ class StateStore:
                 "INSERT OR REPLACE INTO authors VALUES (?, ?, ?, ?, ?)",
                 [(a.id, a.username, a.global_name, a.nick, int(a.is_bot)) for a in authors],
             )
+
+
+def recorded_message_ids(folder: Path) -> dict[str, int]:
+    """File name -> message id from the state file, read-only; empty when there is none or it is unreadable."""
+    path = folder / STATE_FILE_NAME
+    if not path.is_file():
+        return {}
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return {
+                str(filename): int(message_id) for filename, message_id in db.execute("SELECT filename, message_id FROM pictures")
+            }
+        finally:
+            db.close()
+    except (sqlite3.Error, ValueError):  # the gallery does without it
+        return {}
