@@ -29,7 +29,7 @@ from picextract.pictures.filters import FilterGate, MessageFilter
 from picextract.pictures.media import has_media_extension
 from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of, normalize_url
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate, render_name
-from picextract.store.index import IndexWriter
+from picextract.store.index import IndexWriter, picture_dimensions
 from picextract.store.lock import FolderLock
 from picextract.store.state import DEAD_AFTER_RUNS, StateStore
 
@@ -274,6 +274,12 @@ class DownloadRun:
         source = self.sources.get(channel_id)
         return (source.guild_id or "") if source is not None else ""
 
+    def _dimensions(self, ref: PictureRef, filename: str) -> tuple[object, object]:
+        """Width and height as Discord sent them, else read from the saved file ("" when unknown)."""
+        if ref.width and ref.height:
+            return ref.width, ref.height
+        return picture_dimensions(self.options.output_dir / filename) or ("", "")
+
     def index_row(self, ref: PictureRef, filename: str) -> list[object]:
         """One saved picture's row of index.csv."""
         return [
@@ -284,8 +290,7 @@ class DownloadRun:
             ref.author,
             ref.text,
             normalize_url(ref.url),
-            ref.width or "",
-            ref.height or "",
+            *self._dimensions(ref, filename),
             self.guild_id(ref.channel_id),
             ref.channel_id,
             ref.kind,
@@ -451,8 +456,10 @@ class DownloadRun:
         try:
             if not self.options.dry_run:
                 self.remove_stale_parts()
-            self.state.close()
             self.index.close()
+            if not self.options.dry_run:
+                self.state.rebuild_index(self.options.output_dir)  # the rows in posting order
+            self.state.close()
         finally:
             self.lock.release()
         self.summary.elapsed_seconds = time.monotonic() - self.started

@@ -35,6 +35,22 @@ def padded_row(row: list[str]) -> list[str] | None:
     return row + [""] * (len(INDEX_COLUMNS) - len(row))
 
 
+def posting_order(rows: Iterable[Sequence[str]]) -> list[Sequence[str]]:
+    """Rows by posting time, then file name (`posted_at_utc` is ISO 8601 in UTC: text order is time order)."""
+    return sorted(rows, key=lambda row: (row[1], row[0]))
+
+
+def picture_dimensions(path: Path) -> tuple[int, int] | None:
+    """Width and height from a picture's header (Pillow reads no pixels for this); None when it cannot tell."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Exception:  # Pillow raises many kinds for files it cannot read; all mean "unknown"
+        return None
+
+
 def _storage_error(path: Path, problem: OSError) -> StorageError:
     return StorageError(f"cannot write {path.absolute()}: {problem.strerror or problem}")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from picextract.errors import StorageError
 from picextract.pictures.filters import Author
-from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME, padded_row, read_index_rows, write_index
+from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME, padded_row, posting_order, read_index_rows, write_index
 
 STATE_FILE_NAME = ".discordpicextract.sqlite3"
 DEAD_AFTER_RUNS = 3  # a link failing 404/410 on this many runs is given up
@@ -204,11 +204,11 @@ class StateStore:
         return rows
 
     def rebuild_index(self, folder: Path) -> set[str]:
-        """Write index.csv again from the state file: one row per saved picture on disk, none twice.
+        """Write index.csv again from the state file: one row per saved picture on disk, none twice, by posting time.
 
         Returns the file names it holds, so the run does not append their rows a second time.
         """
-        rows = self.index_rows(folder)
+        rows = posting_order(self.index_rows(folder))
         write_index(folder / INDEX_FILE_NAME, rows)
         return {row[0] for row in rows}
 
