@@ -11,15 +11,17 @@ from pathlib import Path
 
 from picextract.dedup.report import DuplicatePair
 
-DUPLICATE_MARK = "same-bytes:"  # stands in for a pHash when only byte-identical files compete
 _NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})_")
+# Names a copy gets: `screenshot (1).png` (browsers, Windows), `image - Copy.png` (Windows Explorer),
+# `image_<attachment id>.png` (the downloader's suffix for a second picture with the same name).
+_COPY_NAME = re.compile(r"(?: \(\d+\)| - Copy(?: \(\d+\))?|_\d{15,20})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class ImageFile:
     """A picture in the source folder, with the time its name carries (None when undated)."""
 
-    name: str
+    name: str  # the path relative to the source folder, with `/`
     size: int
     taken_at: datetime | None
     path: Path = field(compare=False, default=Path())
@@ -46,8 +48,8 @@ class DedupResult:
 
 
 def parse_name_time(name: str) -> datetime | None:
-    """The time in a `YYYY-MM-DD_HH-MM-SS_...` name, or None."""
-    match = _NAME_TIME.match(name)
+    """The time in a `YYYY-MM-DD_HH-MM-SS_...` name (the last part of a relative path), or None."""
+    match = _NAME_TIME.match(name.rsplit("/", 1)[-1])
     if not match:
         return None
     try:
@@ -56,9 +58,15 @@ def parse_name_time(name: str) -> datetime | None:
         return None
 
 
-def keeper_order(image: ImageFile) -> tuple[int, datetime, str]:
-    """Earliest first; ties (and undated files) in file-name order."""
-    return (image.taken_at is None, image.taken_at or datetime.min, image.name)
+def is_copy_name(name: str) -> bool:
+    """True for the names copies get: `x (1).png`, `x - Copy.png`, `image_<attachment id>.png`."""
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return _COPY_NAME.search(stem) is not None
+
+
+def keeper_order(image: ImageFile) -> tuple[bool, datetime, bool, str]:
+    """Earliest first; at the same time (and among undated files) an original name before a copy's, then name order."""
+    return (image.taken_at is None, image.taken_at or datetime.min, is_copy_name(image.name), image.name)
 
 
 def _split_by_gap(images: Sequence[ImageFile], window_seconds: float) -> list[list[ImageFile]]:
@@ -93,7 +101,7 @@ def candidate_buckets(images: Iterable[ImageFile], window_seconds: float | None,
 
 
 def hamming(hash_a: str, hash_b: str) -> int:
-    """Bits that differ between two hex pHashes (0 for equal stand-ins of byte-identical files)."""
+    """Bits that differ between two hex pHashes."""
     if hash_a == hash_b:
         return 0
     return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")

@@ -1,4 +1,4 @@
-"""Pure reporting for deduplicate_images.py: timestamp statistics and the printed report."""
+"""Pure reporting for the dedup: the summary, timestamp statistics and the printed report."""
 
 from __future__ import annotations
 
@@ -69,16 +69,36 @@ def _row(label: str, value: str) -> str:
     return f"{label + ':':<{LABEL_WIDTH}}{value}"
 
 
-def summary_text(scanned: int, kept: int, removed: int, groups: int) -> str:
+@dataclass(frozen=True)
+class Counts:
+    """What one run found and did: every file found is a picture, another file, a skipped link or unreadable."""
+
+    pictures: int  # readable pictures (unreadable ones are counted apart)
+    others: int
+    unreadable: int  # pictures and folders that could not be read
+    links: int
+    kept: int
+    removed: int
+    groups: int
+    dry_run: bool = False
+
+
+def summary_text(counts: Counts) -> str:
     """The framed deduplication summary."""
+    found = counts.pictures + counts.others + counts.unreadable + counts.links
+    unique = "Would copy (unique)" if counts.dry_run else "Unique images copied"
     return "\n".join(
         [
             FRAME_SUMMARY,
-            "Deduplication Summary:",
-            f"  Total images scanned: {scanned}",
-            f"  Unique images copied: {kept}",
-            f"  Duplicates skipped: {removed}",
-            f"  Duplicate groups found: {groups}",
+            "Deduplication Summary:" + (" (dry run)" if counts.dry_run else ""),
+            _row("  Files found", str(found)),
+            _row("  Pictures", str(counts.pictures)),
+            _row("  Not pictures (ignored)", str(counts.others)),
+            _row("  Could not be read", f"{counts.unreadable}" + (" (kept, never removed)" if counts.unreadable else "")),
+            _row("  Links not followed", str(counts.links)),
+            _row(f"  {unique}", str(counts.kept)),
+            _row("  Duplicates skipped", str(counts.removed)),
+            _row("  Duplicate groups found", str(counts.groups)),
             FRAME_SUMMARY,
         ]
     )

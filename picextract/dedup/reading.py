@@ -1,0 +1,153 @@
+"""Reading what the rule needs, and nothing more: headers of all pictures, digests and pHashes of candidates.
+
+Every picture's header is checked (cheap: no pixels are decoded), so an unreadable file is
+reported even when it could not be a duplicate. Only files that share a bucket (date and size)
+with another file are read in full; byte-identical files share one pHash computation. Results are
+kept in the hash cache, so an unchanged file is never read twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from picextract.dedup.cache import FileRecord, HashCache
+from picextract.dedup.groups import ImageFile, candidate_buckets, parse_name_time
+from picextract.dedup.hashing import HashOutcome, Header, MemoryBudget, file_digest, hashing_bytes, picture_phash, read_header
+from picextract.dedup.scan import FoundFile, Problem, display_name
+
+Progress = Callable[[int, int], object]  # (files done now, files to do in all so far)
+
+
+@dataclass
+class Reading:
+    """Every picture as an ImageFile, the pHash of each candidate (None: cannot be hashed) and the problems."""
+
+    images: list[ImageFile]
+    hashes: dict[str, str | None]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _is_lasting(problem: str | None) -> bool:
+    """Decoding problems stay while the file stays; a refused read (permissions) may not, so it is not cached."""
+    return problem is None or not problem.startswith("cannot read")
+
+
+class _Reader:
+    def __init__(self, cache: HashCache, workers: int, progress: Progress | None) -> None:
+        self.cache = cache
+        self.workers = workers
+        self.progress = progress
+        self.records: dict[str, FileRecord] = {}
+        self.dirty: dict[bytes, FileRecord] = {}
+        self.keys: dict[str, bytes] = {}
+        self.budget = MemoryBudget()
+        self.paths: dict[str, Path] = {}
+        self.new_contents: dict[str, HashOutcome] = {}
+
+    def load(self, source: Path, found: list[FoundFile]) -> None:
+        cached = self.cache.files_under(Path(os.path.realpath(source)))
+        for file in found:
+            key = os.fsencode(file.path)
+            record = cached.get(key)
+            if record is None or (record.size, record.mtime_ns) != (file.size, file.mtime_ns):
+                record = FileRecord(file.size, file.mtime_ns)
+            self.records[file.relative] = record
+            self.keys[file.relative] = key
+
+    def _touch(self, name: str) -> None:
+        record = self.records[name]
+        if _is_lasting(record.header_problem):
+            self.dirty[self.keys[name]] = record
+
+    def _step(self, files: int = 1) -> None:
+        if self.progress is not None:
+            self.progress(files, 0)
+
+    def _expect(self, files: int) -> None:
+        if self.progress is not None:
+            self.progress(0, files)
+
+    def headers(self, pool: ThreadPoolExecutor, found: list[FoundFile]) -> None:
+        todo = [file for file in found if self.records[file.relative].header is None]
+        todo = [file for file in todo if not self.records[file.relative].header_problem]
+        self._expect(len(todo))
+        for file, (header, problem) in zip(todo, pool.map(lambda file: read_header(file.path), todo)):
+            record = self.records[file.relative]
+            record.header, record.header_problem = header, problem
+            self._touch(file.relative)
+            self._step()
+
+    def digests(self, pool: ThreadPoolExecutor, members: list[ImageFile]) -> dict[str, str]:
+        self._expect(len(members))
+        todo = [image for image in members if self.records[image.name].digest is None]
+
+        def digest(image: ImageFile) -> str | OSError:
+            try:
+                return file_digest(image.path)
+            except OSError as problem:
+                return problem
+
+        for image, outcome in zip(todo, pool.map(digest, todo)):
+            record = self.records[image.name]
+            if isinstance(outcome, OSError):
+                record.header_problem = f"cannot read: {outcome.strerror}"
+            else:
+                record.digest = outcome
+                self._touch(image.name)
+        return {image.name: self.records[image.name].digest or "" for image in members if self.records[image.name].digest}
+
+    def phashes(self, pool: ThreadPoolExecutor, digests: dict[str, str], headers: dict[str, Header]) -> dict[str, HashOutcome]:
+        outcomes = self.cache.contents(set(digests.values()))
+        self._step(sum(1 for digest in digests.values() if digest in outcomes))  # known contents are done at once
+        jobs: dict[str, str] = {}  # digest -> the first file with those bytes
+        for name, digest in digests.items():
+            if digest not in outcomes:
+                jobs.setdefault(digest, name)
+        files_per_digest = Counter(digests.values())
+
+        def work(name: str) -> HashOutcome:
+            with self.budget.reserve(hashing_bytes(headers[name])):
+                return picture_phash(self.paths[name])
+
+        for digest, outcome in zip(jobs, pool.map(work, jobs.values())):
+            self.new_contents[digest] = outcome
+            self._step(files_per_digest[digest])  # the bar counts files; one computation serves all copies
+        return outcomes | self.new_contents
+
+
+def read_pictures(
+    source: Path,
+    found: list[FoundFile],
+    cache: HashCache,
+    workers: int,
+    bucket_rule: tuple[float | None, bool],
+    progress: Progress | None = None,
+) -> Reading:
+    """Headers for all, pHashes for the candidates of `bucket_rule` (window seconds, exact); the cache is updated."""
+    reader = _Reader(cache, workers, progress)
+    reader.load(source, found)
+    reader.paths.update((file.relative, file.path) for file in found)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        reader.headers(pool, found)
+        images = [ImageFile(file.relative, file.size, parse_name_time(file.relative), file.path) for file in found]
+        readable = [image for image in images if reader.records[image.name].header is not None]
+        members = [image for bucket in candidate_buckets(readable, *bucket_rule) for image in bucket]
+        digests = reader.digests(pool, members)
+        headers = {name: header for name, record in reader.records.items() if (header := record.header) is not None}
+        outcomes = reader.phashes(pool, digests, headers)
+    hashes: dict[str, str | None] = {name: outcomes[digest].phash for name, digest in digests.items()}
+    problems = []
+    for image in images:
+        reason = reader.records[image.name].header_problem or (
+            outcomes[digests[image.name]].problem if image.name in digests else None
+        )
+        if reason is not None:
+            hashes[image.name] = None  # never a duplicate: kept, and reported
+            problems.append(Problem(display_name(image.name), reason))
+    cache.save(reader.dirty, reader.new_contents)
+    return Reading(images, hashes, problems)
