@@ -9,7 +9,9 @@ F) -> stretched from their darkest to their lightest value onto 0-255; HSV -> RG
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +28,8 @@ MEMORY_BUDGET_BYTES = 256 * 2**20  # decoded pixels in flight at once; one large
 _STORAGE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 _EXTRA_BYTES = {"L": 0, "I": 5, "F": 5, "I;16": 9, "I;16L": 9, "I;16B": 9, "I;16N": 9}
 _WIDE_GRAY = ("I", "F", "I;16", "I;16L", "I;16B", "I;16N")
+_M_MMAP_THRESHOLD = -3  # glibc mallopt parameter (malloc.h)
+_MMAP_THRESHOLD_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,21 @@ class HashOutcome:
 
     phash: str | None
     problem: str | None = None
+
+
+def return_freed_pixels_to_system() -> None:
+    """Let glibc hand large freed blocks straight back (mmap), instead of keeping them in each thread's arena.
+
+    Without this, every worker thread keeps the pixels of the largest picture it decoded, and the
+    memory budget would not bound the process's memory.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # another C library (musl): it returns large blocks anyway
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
 
 
 def describe_problem(problem: BaseException) -> str:

@@ -14,17 +14,21 @@ from picextract.dedup.groups import ImageFile
 
 @dataclass(frozen=True)
 class Placed:
-    """How many kept pictures were copied now and how many were already in the output."""
+    """How many kept pictures were copied now, how many were already in the output, which could not be read."""
 
     new: int
     already: int
+    unreadable: tuple[str, ...] = ()
 
 
-def place(image: ImageFile, output: Path, link: bool) -> bool:
-    """Copy (or hard-link) a kept file to the same relative path in `output`; False when an equal-size copy is there."""
+def place(image: ImageFile, output: Path, link: bool) -> str:
+    """Copy (or hard-link) a kept file to the same relative path in `output`: "new", "already" or "unreadable".
+
+    A source file that cannot be read is reported by the caller; any other error (the output's disk) is raised.
+    """
     target = output / image.name
     if target.is_file() and target.stat().st_size == image.size:
-        return False
+        return "already"
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f"{target.name}.part")
     try:
@@ -37,15 +41,21 @@ def place(image: ImageFile, output: Path, link: bool) -> bool:
         else:
             shutil.copy2(image.path, part)
         os.replace(part, target)
+    except OSError as problem:
+        part.unlink(missing_ok=True)
+        if problem.filename == str(image.path):
+            return "unreadable"
+        raise
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return True
+    return "new"
 
 
 def place_all(kept: Sequence[ImageFile], output: Path, link: bool, workers: int) -> Placed:
     """Place every kept picture; the output folder is created when missing."""
     output.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        new = sum(pool.map(lambda image: place(image, output, link), kept))
-    return Placed(new, len(kept) - new)
+        outcomes = list(pool.map(lambda image: place(image, output, link), kept))
+    unreadable = tuple(image.name for image, outcome in zip(kept, outcomes) if outcome == "unreadable")
+    return Placed(outcomes.count("new"), outcomes.count("already"), unreadable)

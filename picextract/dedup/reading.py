@@ -17,7 +17,16 @@ from pathlib import Path
 
 from picextract.dedup.cache import FileRecord, HashCache
 from picextract.dedup.groups import ImageFile, candidate_buckets, parse_name_time
-from picextract.dedup.hashing import HashOutcome, Header, MemoryBudget, file_digest, hashing_bytes, picture_phash, read_header
+from picextract.dedup.hashing import (
+    HashOutcome,
+    Header,
+    MemoryBudget,
+    file_digest,
+    hashing_bytes,
+    picture_phash,
+    read_header,
+    return_freed_pixels_to_system,
+)
 from picextract.dedup.scan import FoundFile, Problem, display_name
 
 Progress = Callable[[int, int], object]  # (files done now, files to do in all so far)
@@ -129,6 +138,7 @@ def read_pictures(
     progress: Progress | None = None,
 ) -> Reading:
     """Headers for all, pHashes for the candidates of `bucket_rule` (window seconds, exact); the cache is updated."""
+    return_freed_pixels_to_system()
     reader = _Reader(cache, workers, progress)
     reader.load(source, found)
     reader.paths.update((file.relative, file.path) for file in found)

@@ -160,8 +160,9 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
     if options.dry_run:
         print(f"\nNote: dry run: would copy {len(result.kept)} pictures to {options.output}; nothing was copied.", file=out)
     else:
-        print(f"\nNote: {placed.new} copied now, {placed.already} already in {options.output}.", file=out)
-    return ExitCode.SOME_FAILED if counts.unreadable else ExitCode.OK
+        not_copied = f"; {len(placed.unreadable)} could not be read, not copied" if placed.unreadable else ""
+        print(f"\nNote: {placed.new} copied now, {placed.already} already in {options.output}{not_copied}.", file=out)
+    return ExitCode.SOME_FAILED if counts.unreadable or placed.unreadable else ExitCode.OK
 
 
 def dedup_after_download(folders: Sequence[Path], dry_run: bool, environ: Mapping[str, str]) -> int:
