@@ -57,6 +57,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
+    parser.add_argument("--dedup", action="store_true", help="then remove re-posts into <output>-clean (deduplicate_images.py)")
     return parser
 
 
@@ -325,6 +326,7 @@ def run(argv: list[str] | None = None) -> int:
     reporter = ProgressReporter(show_bar=sys.stderr.isatty())
     options = {"workers": workers, "reporter": reporter, "kinds": kinds, "threads": not args.no_threads, "dry_run": args.dry_run}
     worst: int = ExitCode.OK
+    folders: list[Path] = []
     try:
         resolver = DiscordDownloader(client, output_dir, tz, **options)
         channels = resolver.resolve_channels(
@@ -336,6 +338,7 @@ def run(argv: list[str] | None = None) -> int:
             folder = output_folder(output_dir, channel, several=len(channels) > 1 or args.all_channels)
             if folder.exists() and not folder.is_dir():
                 raise UsageError(f"output {folder} exists and is not a folder")
+            folders.append(folder)
             downloader = DiscordDownloader(client, folder, tz, **options)
             print(f"Pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {folder}", file=sys.stderr)
             summary = downloader.run(channel, start, until)
@@ -347,6 +350,10 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         reporter.close()
         client.close()
+    if args.dedup:
+        from picextract.dedup.run import dedup_after_download
+
+        worst = max(worst, dedup_after_download(folders, args.dry_run, environment))
     return worst
 
 
