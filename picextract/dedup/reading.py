@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +130,18 @@ class _Reader:
         return outcomes | self.new_contents
 
 
+@contextmanager
+def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that drops its queued work on Ctrl-C instead of finishing it."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
 def read_pictures(
     source: Path,
     found: list[FoundFile],
@@ -142,7 +155,7 @@ def read_pictures(
     reader = _Reader(cache, workers, progress)
     reader.load(source, found)
     reader.paths.update((file.relative, file.path) for file in found)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with _pool(workers) as pool:
         reader.headers(pool, found)
         images = [ImageFile(file.relative, file.size, parse_name_time(file.relative), file.path) for file in found]
         readable = [image for image in images if reader.records[image.name].header is not None]
@@ -159,5 +172,6 @@ def read_pictures(
         if reason is not None:
             hashes[image.name] = None  # never a duplicate: kept, and reported
             problems.append(Problem(display_name(image.name), reason))
-    cache.save(reader.dirty, reader.new_contents)
+    lasting = {key: record for key, record in reader.dirty.items() if _is_lasting(record.header_problem)}
+    cache.save(lasting, reader.new_contents)
     return Reading(images, hashes, problems)
