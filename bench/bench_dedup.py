@@ -1,9 +1,10 @@
 """Benchmark: deduplicate_images.py against the plain imagehash loop, its own rerun, and huge pictures.
 
-    python bench/bench_dedup.py [--files 20000] [--runs 3]
+    python bench/bench_dedup.py [--files 4000] [--large-files 20000] [--runs 3]
 
-Generates (once, cached in bench/.cache/) 640x360 chart-like PNGs over 10 dates with ~40%
-byte-identical re-posts 36-190 s later, then measures, as subprocesses in the same run:
+Generates (once, cached in bench/.cache/) chart-like PNGs over 10 dates with ~40% byte-identical
+re-posts 36-190 s later (4,000 drawn 1280x720 charts, as before; 20,000 640x360 variants of 50
+drawn charts), then measures on each, as subprocesses in the same run:
   1. first run (empty hash cache) against bench/reference_dedup.py (imagehash on every file,
      one after another), checking both keep the same files;  target: at most 0.25x;
   2. the rerun over the unchanged folder (the cache filled by 1) against the first run;  target: 5 %;
@@ -78,8 +79,12 @@ def variant(base: Image.Image, rng: random.Random, number: int) -> Image.Image:
     return picture
 
 
-def generate(folder: Path, files: int, size: tuple[int, int], seed: int) -> None:
-    """~60% originals, ~40% byte-identical re-posts 36-190 s after their original, over 10 dates."""
+def generate(folder: Path, files: int, size: tuple[int, int], seed: int, draw_each: bool = True) -> None:
+    """~60% originals, ~40% byte-identical re-posts 36-190 s after their original, over 10 dates.
+
+    `draw_each` False draws 50 charts and makes the originals as variants of them (much faster;
+    their file sizes cluster, so many more originals share a size with another on their date).
+    """
     if folder.is_dir() and len(os.listdir(folder)) >= files:
         return
     shutil.rmtree(folder, ignore_errors=True)
@@ -87,7 +92,7 @@ def generate(folder: Path, files: int, size: tuple[int, int], seed: int) -> None
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     rng = random.Random(seed)
-    bases = [draw_chart(rng, size) for _ in range(50)]
+    bases = [] if draw_each else [draw_chart(rng, size) for _ in range(50)]
     start = datetime(2026, 11, 2)
     originals = int(files * 0.6)
     written = 0
@@ -96,7 +101,8 @@ def generate(folder: Path, files: int, size: tuple[int, int], seed: int) -> None
         day = start + timedelta(days=number % 10)
         when = day + timedelta(seconds=rng.uniform(8 * 3600, 22 * 3600))
         path = partial / f"{when:%Y-%m-%d_%H-%M-%S}_chart_{number}.png"
-        variant(bases[number % len(bases)], rng, number).save(path, format="PNG")
+        picture = draw_chart(rng, size) if draw_each else variant(bases[number % len(bases)], rng, number)
+        picture.save(path, format="PNG")
         posts.append((when, path))
         written += 1
     while written < files:
@@ -205,23 +211,34 @@ def huge_memory(folder: Path) -> tuple[int, int, float]:
     return tool_mb, reference_mb, elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=1, help="repeat and take medians (the reference is slow)")
-    parser.add_argument("--files", type=int, default=20000)
-    args = parser.parse_args()
-    common = CACHE / f"dedup_common_{args.files}"
-    huge = CACHE / "dedup_huge"
-    print(f"Generating (cached in {CACHE}) ...", file=sys.stderr)
-    generate(common, args.files, (640, 360), 0)
-    generate_huge(huge)
-    result = first_and_rerun(common, args.runs)
-    print(f"| {args.files:,} files | seconds | ratio | target |")
+def print_ratios(label: str, files: int, result: dict[str, float]) -> None:
+    """One table: the reference, the first run and the rerun, with their ratios."""
+    print(f"\n{label}\n")
+    print(f"| {files:,} files | seconds | ratio | target |")
     print("| --- | --- | --- | --- |")
     print(f"| plain imagehash loop (bench/reference_dedup.py) | {result['reference']:.2f} | 1.00 | |")
     print(f"| first run, empty hash cache | {result['first']:.2f} | {result['first'] / result['reference']:.3f}x | <= 0.25x |")
     print(
         f"| rerun, unchanged folder | {result['rerun']:.2f} | {result['rerun'] / result['first']:.1%} of the first run | <= 5 % |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1, help="repeat and take medians (the reference is slow)")
+    parser.add_argument("--files", type=int, default=4000, help="pictures in the common case (drawn 1280x720 charts)")
+    parser.add_argument("--large-files", type=int, default=20000, help="pictures in the large case (640x360 variants)")
+    args = parser.parse_args()
+    common = CACHE / f"dedup_common_{args.files}"
+    large = CACHE / f"dedup_large_{args.large_files}"
+    huge = CACHE / "dedup_huge"
+    print(f"Generating (cached in {CACHE}) ...", file=sys.stderr)
+    generate(common, args.files, (1280, 720), 0)
+    generate(large, args.large_files, (640, 360), 0, draw_each=False)
+    generate_huge(huge)
+    print_ratios("common: drawn 1280x720 PNG charts, 40% re-posts", args.files, first_and_rerun(common, args.runs))
+    print_ratios(
+        "large: 640x360 PNG variants, 40% re-posts, sizes clustered", args.large_files, first_and_rerun(large, args.runs)
     )
     tool_mb, reference_mb, seconds = huge_memory(huge)
     print(f"\nhuge pictures (2 x 13000x13000 gray, 2 x 8000x8000 colour, each posted twice), default workers ({os.cpu_count()}):")

@@ -284,6 +284,9 @@ def test_end_to_end_exact_rule(source: Path, tmp_path: Path) -> None:
     assert rows["2026-01-05_09-31-02_chart.png"]["status"] == "removed"
     assert rows["2026-01-05_09-31-02_chart.png"]["kept_file"] == "2026-01-05_09-30-00_chart.png"
     assert rows["2026-01-05_09-31-02_chart.png"]["difference_seconds"] == 62.0
+    # Only copies of itself shared its date and size: removed by byte identity, which the report says.
+    assert rows["2026-01-05_09-31-02_chart.png"]["reason"] == "byte-identical to the kept file (which decodes)"
+    assert rows["2026-01-05_09-31-02_chart.png"]["phash"] == "not computed: only byte-identical copies compete"
     assert rows["undated_b.png"]["kept_file"] == "undated_a.png"
     # Idempotent: the second run copies nothing new.
     again = _dedup(["--source", str(source), "--output", str(tmp_path / "clean")], tmp_path)

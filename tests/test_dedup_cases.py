@@ -128,6 +128,15 @@ def test_sixteen_bit_pictures_are_stretched_not_clipped(tmp_path: Path) -> None:
     assert len(plain) == 1 and len(ours) == 2
 
 
+def test_byte_identity_rule_only_where_no_other_content_competes() -> None:
+    from picextract.dedup.reading import _byte_identical_only
+
+    images = {name: ImageFile(name, 1, None) for name in ("a1", "a2", "b1", "b2", "c1")}
+    digests = {"a1": "A", "a2": "A", "b1": "B", "b2": "B", "c1": "C"}
+    buckets = [[images["a1"], images["a2"]], [images["b1"], images["c1"]], [images["b2"]]]
+    assert _byte_identical_only(buckets, digests) == {"A"}  # B meets C once: B needs its pHash
+
+
 def test_lab_tiff_pair_of_different_pictures_is_not_merged(tmp_path: Path) -> None:
     source = tmp_path / "src"
     first, second = _save(_gradient("LAB", 5), "TIFF"), _save(_gradient("LAB", 6), "TIFF")
@@ -155,11 +164,12 @@ def test_library_warnings_are_counted_and_shown_with_debug(tmp_path: Path) -> No
     picture.info["transparency"] = bytes(range(256))  # Pillow warns when converting this
     content = _save(picture, "PNG")
     source = tmp_path / "src"
-    _write(source, {f"{DAY}_12-00-00_t.png": content, f"{DAY}_12-00-09_t.png": content})
-    quiet = _dedup(["--source", str(source), "--output", str(tmp_path / "out"), "--no-cache"], tmp_path)
+    _write(source, {f"{DAY}_12-00-00_t.png": content, f"{DAY}_12-00-09_t.png": content, f"{DAY}_12-00-30_c.png": chart(1)})
+    near = ["--max-distance", "2"]  # every file of the date is hashed
+    quiet = _dedup(["--source", str(source), "--output", str(tmp_path / "out"), "--no-cache", *near], tmp_path)
     assert quiet.returncode == 0
     assert quiet.stderr == "note: 1 warnings from the image libraries were hidden (--debug shows them)\n"
-    loud = _dedup(["--source", str(source), "--output", str(tmp_path / "out2"), "--no-cache", "--debug"], tmp_path)
+    loud = _dedup(["--source", str(source), "--output", str(tmp_path / "out2"), "--no-cache", "--debug", *near], tmp_path)
     assert "UserWarning: Palette images with Transparency" in loud.stderr
 
 

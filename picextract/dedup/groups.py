@@ -11,6 +11,7 @@ from pathlib import Path
 
 from picextract.dedup.report import DuplicatePair
 
+BYTE_IDENTICAL_MARK = "bytes:"  # stands in for the pHash of a content that only competes with its own copies
 _NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})_")
 # Names a copy gets: `screenshot (1).png` (browsers, Windows), `image - Copy.png` (Windows Explorer),
 # `image_<attachment id>.png` (the downloader's suffix for a second picture with the same name).

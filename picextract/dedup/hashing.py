@@ -43,7 +43,7 @@ class Header:
 
 @dataclass(frozen=True)
 class HashOutcome:
-    """A content's pHash (hex), or None with the reason it could not be computed."""
+    """A content's pHash (hex), or None with the reason it could not be computed (None and no reason: decoded, not hashed)."""
 
     phash: str | None
     problem: str | None = None
@@ -135,6 +135,16 @@ def picture_phash(path: Path) -> HashOutcome:
             gray = to_gray(image)
             return HashOutcome(phash_of_gray(gray))
     except Exception as problem:  # any decoder failure means "cannot be hashed": the file is kept, never removed
+        return HashOutcome(None, describe_problem(problem))
+
+
+def picture_decodes(path: Path) -> HashOutcome:
+    """Decode the picture fully without hashing it: HashOutcome(None) when it decodes, else the reason."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return HashOutcome(None)
+    except Exception as problem:  # any decoder failure: the file is kept, never removed
         return HashOutcome(None, describe_problem(problem))
 
 

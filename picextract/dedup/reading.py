@@ -2,8 +2,11 @@
 
 Every picture's header is checked (cheap: no pixels are decoded), so an unreadable file is
 reported even when it could not be a duplicate. Only files that share a bucket (date and size)
-with another file are read in full; byte-identical files share one pHash computation. Results are
-kept in the hash cache, so an unchanged file is never read twice.
+with another file are read in full; byte-identical files share one pHash computation. A content
+that only ever shares its buckets with byte-identical copies of itself needs no pHash: it is
+decoded in full (so a broken file is never removed) and its copies are duplicates by byte
+identity, which the report states. Results are kept in the hash cache, so an unchanged file is
+never read twice.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from picextract.dedup.cache import FileRecord, HashCache
-from picextract.dedup.groups import ImageFile, candidate_buckets, parse_name_time
+from picextract.dedup.groups import BYTE_IDENTICAL_MARK, ImageFile, candidate_buckets, parse_name_time
 from picextract.dedup.hashing import (
     HashOutcome,
     Header,
     MemoryBudget,
     file_digest,
     hashing_bytes,
+    picture_decodes,
     picture_phash,
     read_header,
     return_freed_pixels_to_system,
@@ -111,8 +115,12 @@ class _Reader:
                 self._touch(image.name)
         return {image.name: self.records[image.name].digest or "" for image in members if self.records[image.name].digest}
 
-    def phashes(self, pool: ThreadPoolExecutor, digests: dict[str, str], headers: dict[str, Header]) -> dict[str, HashOutcome]:
-        outcomes = self.cache.contents(set(digests.values()))
+    def phashes(
+        self, pool: ThreadPoolExecutor, digests: dict[str, str], headers: dict[str, Header], decode_only: set[str]
+    ) -> dict[str, HashOutcome]:
+        """The pHash of each content (one file per digest); contents in `decode_only` are only decoded."""
+        cached = self.cache.contents(set(digests.values()))
+        outcomes = {digest: outcome for digest, outcome in cached.items() if _answers(outcome, digest in decode_only)}
         self._step(sum(1 for digest in digests.values() if digest in outcomes))  # known contents are done at once
         jobs: dict[str, str] = {}  # digest -> the first file with those bytes
         for name, digest in digests.items():
@@ -120,14 +128,30 @@ class _Reader:
                 jobs.setdefault(digest, name)
         files_per_digest = Counter(digests.values())
 
-        def work(name: str) -> HashOutcome:
+        def work(item: tuple[str, str]) -> HashOutcome:
+            digest, name = item
             with self.budget.reserve(hashing_bytes(headers[name])):
-                return picture_phash(self.paths[name])
+                return picture_decodes(self.paths[name]) if digest in decode_only else picture_phash(self.paths[name])
 
-        for digest, outcome in zip(jobs, pool.map(work, jobs.values())):
+        for digest, outcome in zip(jobs, pool.map(work, jobs.items())):
             self.new_contents[digest] = outcome
             self._step(files_per_digest[digest])  # the bar counts files; one computation serves all copies
         return outcomes | self.new_contents
+
+
+def _answers(outcome: HashOutcome, decode_only: bool) -> bool:
+    """A cached outcome serves when it has a pHash or a problem, or when decoding is all that is asked."""
+    return decode_only or outcome.phash is not None or outcome.problem is not None
+
+
+def _byte_identical_only(buckets: list[list[ImageFile]], digests: dict[str, str]) -> set[str]:
+    """Digests that only ever meet copies of themselves in a bucket: no pHash is needed to group them."""
+    alone: set[str] = set()
+    mixed: set[str] = set()
+    for bucket in buckets:
+        contents = {digests[image.name] for image in bucket if image.name in digests}
+        (alone if len(contents) == 1 else mixed).update(contents)
+    return alone - mixed
 
 
 @contextmanager
@@ -159,11 +183,13 @@ def read_pictures(
         reader.headers(pool, found)
         images = [ImageFile(file.relative, file.size, parse_name_time(file.relative), file.path) for file in found]
         readable = [image for image in images if reader.records[image.name].header is not None]
-        members = [image for bucket in candidate_buckets(readable, *bucket_rule) for image in bucket]
-        digests = reader.digests(pool, members)
+        buckets = candidate_buckets(readable, *bucket_rule)
+        digests = reader.digests(pool, [image for bucket in buckets for image in bucket])
         headers = {name: header for name, record in reader.records.items() if (header := record.header) is not None}
-        outcomes = reader.phashes(pool, digests, headers)
-    hashes: dict[str, str | None] = {name: outcomes[digest].phash for name, digest in digests.items()}
+        outcomes = reader.phashes(pool, digests, headers, _byte_identical_only(buckets, digests))
+    hashes: dict[str, str | None] = {
+        name: outcomes[digest].phash or f"{BYTE_IDENTICAL_MARK}{digest}" for name, digest in digests.items()
+    }
     problems = []
     for image in images:
         reason = reader.records[image.name].header_problem or (

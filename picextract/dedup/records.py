@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-from picextract.dedup.groups import DedupResult, ImageFile
+from picextract.dedup.groups import BYTE_IDENTICAL_MARK, DedupResult, ImageFile
 from picextract.dedup.scan import Problem, ScanResult, display_name
 from picextract.store.state import INDEX_FILE_NAME
 
@@ -33,9 +33,12 @@ def report_rows(scan: ScanResult, problems: Sequence[Problem], result: DedupResu
         kept = keeper_of.get(image.name)
         row: dict[str, object] = dict.fromkeys(REPORT_COLUMNS, "")
         row |= {"file": name, "group": result.group_of.get(image.name, ""), "size": image.size}
-        row["phash"] = result.hashes.get(image.name) or ""
+        image_hash = result.hashes.get(image.name) or ""
+        by_bytes = image_hash.startswith(BYTE_IDENTICAL_MARK)
+        row["phash"] = "not computed: only byte-identical copies compete" if by_bytes else image_hash
         if kept is not None:
-            row |= {"status": "removed", "reason": "duplicate", "kept_file": display_name(kept.name)}
+            reason = "byte-identical to the kept file (which decodes)" if by_bytes else "same pHash, size and date"
+            row |= {"status": "removed", "reason": reason, "kept_file": display_name(kept.name)}
             row["difference_seconds"] = _gap_seconds(image, kept)
         elif name in reason_of:
             row |= {"status": "unreadable", "reason": f"{reason_of[name]}; kept, never removed"}
