@@ -324,17 +324,15 @@ def test_tie_end_to_end_and_index_csv(tmp_path: Path) -> None:
 def test_names_that_are_not_utf8_reach_both_reports(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
-    names = [f"{DAY}_10-00-00_caf".encode() + b"\xe9.png", f"{DAY}_10-00-20_caf".encode() + b"\xe9.png"]
+    names = [f"{DAY}_10-00-{second}_caf".encode() + b"\xe9.png" for second in ("00", "20", "55")]
     for name in names:
-        (os.fsencode(source) + b"/" + name).decode("utf-8", "surrogateescape")
         Path(os.fsdecode(os.fsencode(source) + b"/" + name)).write_bytes(chart(1))
     for report in ("r.csv", "r.json"):
-        result = _dedup(
-            ["--source", str(source), "--output", str(tmp_path / "out"), "--report", str(tmp_path / report)], tmp_path
-        )
+        result = _dedup(["--source", str(source), "--output", str(tmp_path / "out"), "--report", str(tmp_path / report)], tmp_path)
         assert result.returncode == 0, result.stderr
         text = (tmp_path / report).read_text(encoding="utf-8")
-        assert f"{DAY}_10-00-20_caf\\xe9.png" in text.replace("\\\\", "\\")
+        assert f"{DAY}_10-00-55_caf\\xe9.png" in text.replace("\\\\", "\\")
+        assert f"  {DAY}_10-00-55_caf\\xe9.png  55.0s  (duplicate of {DAY}_10-00-00_caf\\xe9.png)" in result.stdout
     assert os.listdir(os.fsencode(tmp_path / "out")) == [names[0]]  # the copy keeps the real bytes of its name
 
 

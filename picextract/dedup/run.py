@@ -19,8 +19,8 @@ from picextract.dedup.place import Placed, place_all
 from picextract.dedup.quiet import captured_library_output
 from picextract.dedup.reading import Progress, Reading, read_pictures
 from picextract.dedup.records import report_rows, write_indexes, write_report
-from picextract.dedup.report import Counts, statistics_text, summary_text
-from picextract.dedup.scan import ScanResult, scan_source
+from picextract.dedup.report import Counts, DuplicatePair, statistics_text, summary_text
+from picextract.dedup.scan import ScanResult, display_name, scan_source
 from picextract.errors import ExitCode, UsageError
 
 CLEAN_SUFFIX = "-clean"  # the default output is the downloader's folder with this suffix
@@ -156,7 +156,8 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
         print(line, file=err)
     print(summary_text(counts), file=out)
     print(file=out)
-    print(statistics_text(result.pairs), file=out)
+    shown = [DuplicatePair(display_name(pair.removed), display_name(pair.kept), pair.difference_seconds) for pair in result.pairs]
+    print(statistics_text(shown), file=out)
     if options.dry_run:
         print(f"\nNote: dry run: would copy {len(result.kept)} pictures to {options.output}; nothing was copied.", file=out)
     else:
