@@ -328,7 +328,9 @@ def test_names_that_are_not_utf8_reach_both_reports(tmp_path: Path) -> None:
     for name in names:
         Path(os.fsdecode(os.fsencode(source) + b"/" + name)).write_bytes(chart(1))
     for report in ("r.csv", "r.json"):
-        result = _dedup(["--source", str(source), "--output", str(tmp_path / "out"), "--report", str(tmp_path / report)], tmp_path)
+        result = _dedup(
+            ["--source", str(source), "--output", str(tmp_path / "out"), "--report", str(tmp_path / report)], tmp_path
+        )
         assert result.returncode == 0, result.stderr
         text = (tmp_path / report).read_text(encoding="utf-8")
         assert f"{DAY}_10-00-55_caf\\xe9.png" in text.replace("\\\\", "\\")
