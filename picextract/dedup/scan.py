@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from picextract.pictures.media import has_picture_extension
+from picextract.pictures.media import PICTURE_EXTENSIONS
 
 
 def display_name(name: str) -> str:
@@ -117,7 +117,7 @@ class _Walker:
             self.result.links_skipped.append(display_name(relative))  # dangling
 
     def _add_file(self, path: Path, relative: str, info: os.stat_result) -> None:
-        if has_picture_extension(relative):
+        if os.path.splitext(relative)[1].lower() in PICTURE_EXTENSIONS:  # the media table's extensions
             self.result.pictures.append(FoundFile(path, relative, info.st_size, info.st_mtime_ns))
         else:
             self.result.others.append(display_name(relative))
