@@ -26,7 +26,7 @@ class ImageFile:
     name: str  # the path relative to the source folder, with `/`
     size: int
     taken_at: datetime | None
-    path: Path = field(compare=False, default=Path())
+    path: str | Path = field(compare=False, default=Path())
 
 
 @dataclass

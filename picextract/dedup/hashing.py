@@ -74,7 +74,7 @@ def describe_problem(problem: BaseException) -> str:
     return f"cannot decode: {text}"
 
 
-def read_header(path: Path) -> tuple[Header | None, str | None]:
+def read_header(path: str | Path) -> tuple[Header | None, str | None]:
     """The size and mode from the file's header, or None and the reason it is no readable picture."""
     try:
         with Image.open(path) as image:
@@ -83,7 +83,7 @@ def read_header(path: Path) -> tuple[Header | None, str | None]:
         return None, describe_problem(problem)
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: str | Path) -> str:
     """BLAKE2b of the file's bytes: byte-identical files share one pHash computation."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "blake2b").hexdigest()
@@ -127,7 +127,7 @@ def phash_of_gray(gray: Image.Image) -> str:
     return f"{value:0{HASH_BITS_SIDE * HASH_BITS_SIDE // 4}x}"
 
 
-def picture_phash(path: Path) -> HashOutcome:
+def picture_phash(path: str | Path) -> HashOutcome:
     """The pHash of the picture at `path` (its first frame), or the reason it cannot be computed."""
     try:
         with Image.open(path) as image:
@@ -138,7 +138,7 @@ def picture_phash(path: Path) -> HashOutcome:
         return HashOutcome(None, describe_problem(problem))
 
 
-def picture_decodes(path: Path) -> HashOutcome:
+def picture_decodes(path: str | Path) -> HashOutcome:
     """Decode the picture fully without hashing it: HashOutcome(None) when it decodes, else the reason."""
     try:
         with Image.open(path) as image:

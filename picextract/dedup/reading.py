@@ -60,7 +60,7 @@ class _Reader:
         self.dirty: dict[bytes, FileRecord] = {}
         self.keys: dict[str, bytes] = {}
         self.budget = MemoryBudget()
-        self.paths: dict[str, Path] = {}
+        self.paths: dict[str, str | Path] = {}
         self.new_contents: dict[str, HashOutcome] = {}
 
     def load(self, source: Path, found: list[FoundFile]) -> None:

@@ -25,7 +25,7 @@ def display_name(name: str) -> str:
 class FoundFile:
     """A regular file under the source folder."""
 
-    path: Path
+    path: str  # a plain string: a rerun handles every file, and Path objects cost time
     relative: str  # relative to the source, `/`-separated, as the file system gives it (may hold surrogates)
     size: int
     mtime_ns: int
@@ -99,7 +99,7 @@ class _Walker:
             elif entry.is_dir(follow_symlinks=False):
                 self._enter(entry.path, relative + "/")
             elif entry.is_file(follow_symlinks=False):
-                self._add_file(Path(entry.path), relative, entry.stat(follow_symlinks=False))
+                self._add_file(entry.path, relative, entry.stat(follow_symlinks=False))
             else:
                 self.result.others.append(display_name(relative))  # a socket, pipe or device: never opened
         except OSError as problem:
@@ -112,11 +112,11 @@ class _Walker:
         elif os.path.isdir(target):
             self._enter(target, relative + "/")
         elif os.path.isfile(target):
-            self._add_file(Path(entry.path), relative, os.stat(target))
+            self._add_file(entry.path, relative, os.stat(target))
         else:
             self.result.links_skipped.append(display_name(relative))  # dangling
 
-    def _add_file(self, path: Path, relative: str, info: os.stat_result) -> None:
+    def _add_file(self, path: str, relative: str, info: os.stat_result) -> None:
         if os.path.splitext(relative)[1].lower() in PICTURE_EXTENSIONS:  # the media table's extensions
             self.result.pictures.append(FoundFile(path, relative, info.st_size, info.st_mtime_ns))
         else:
