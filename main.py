@@ -350,11 +350,14 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         reporter.close()
         client.close()
-    if args.dedup:
-        from picextract.dedup.run import dedup_after_download
+    return max(worst, _dedup(folders, args.dry_run, environment) if args.dedup else ExitCode.OK)
 
-        worst = max(worst, dedup_after_download(folders, args.dry_run, environment))
-    return worst
+
+def _dedup(folders: list[Path], dry_run: bool, environment: Mapping[str, str]) -> int:
+    """`--dedup`: the same dedup into `<output>-clean` (its imaging libraries load only when asked)."""
+    from picextract.dedup.run import dedup_after_download
+
+    return dedup_after_download(folders, dry_run, environment)
 
 
 def main(argv: list[str] | None = None) -> int:
