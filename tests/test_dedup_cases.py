@@ -361,3 +361,17 @@ def test_rerun_reads_no_unchanged_file_and_the_cache_lives_outside_the_source(tm
     os.utime(source / repost, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
     changed = _dedup(["--source", str(source), "--output", str(tmp_path / "out4")], tmp_path)
     assert changed.returncode == 1 and "  Could not be read:        1" in changed.stdout
+
+
+def test_damaged_cache_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    _write(source, {f"{DAY}_10-00-00_a.png": chart(1)})
+    (tmp_path / "cache.sqlite3").write_bytes(b"not a database" * 100)
+    result = _dedup(
+        ["--source", str(source), "--output", str(tmp_path / "out"), "--cache", str(tmp_path / "cache.sqlite3")], tmp_path
+    )
+    assert result.returncode == 4
+    assert result.stderr == (
+        f"error: the hash cache {tmp_path / 'cache.sqlite3'} cannot be used (file is not a database); delete it or pass --no-cache\n"
+    )
+    assert not (tmp_path / "out").exists()

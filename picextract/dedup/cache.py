@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from picextract.dedup.hashing import HashOutcome, Header
+from picextract.errors import StorageError
 
 CACHE_FILE_NAME = "dedup-hashes.sqlite3"
 _SCHEMA = """
@@ -49,8 +50,11 @@ class HashCache:
         self.connection: sqlite3.Connection | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.connection = sqlite3.connect(path)
-            self.connection.executescript(_SCHEMA)
+            try:
+                self.connection = sqlite3.connect(path)
+                self.connection.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as problem:
+                raise StorageError(f"the hash cache {path} cannot be used ({problem}); delete it or pass --no-cache") from None
 
     def files_under(self, folder: Path) -> dict[bytes, FileRecord]:
         """Every cached file record whose path lies under `folder`."""
