@@ -96,6 +96,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"DiscordPicExtract {__version__}")
     parser.add_argument("--no-gallery", action="store_true", help="do not write index.html (the offline gallery) after the run")
     parser.add_argument("--gallery", metavar="DIR", help="only rebuild DIR/index.html from its index.csv and files (no network)")
+    parser.add_argument("--dedup", action="store_true", help="then remove re-posts into <output>-clean (deduplicate_images.py)")
     return parser
 
 
@@ -184,6 +185,7 @@ def _download_all(
     flags: FlagValues,
     target: tuple[list[ChannelInfo], Path],
     reporter: ProgressReporter,
+    environment: Mapping[str, str],
 ) -> int:
     """Download each channel into its folder: header, bar, summary; returns the exit code."""
     channels, output_dir = target
@@ -205,10 +207,12 @@ def _download_all(
         )
 
     worst: int = ExitCode.OK
+    folders: list[Path] = []
     authors_seen: dict[str, Author] = {}
     try:
         for channel in channels:
             folder = output_folder(output_dir, channel, several, channels)
+            folders.append(folder)
             if folder.exists() and not folder.is_dir():
                 raise UsageError(f"output {folder} exists and is not a folder")
             downloader = downloader_for(folder)
@@ -226,7 +230,14 @@ def _download_all(
     unknown = unknown_authors(flags.message_filter, authors_seen.values())
     if unknown:
         raise UsageError(unknown_authors_message(unknown, authors_seen.values()))
-    return worst
+    return max(worst, _dedup(folders, args.dry_run, environment) if args.dedup else ExitCode.OK)
+
+
+def _dedup(folders: list[Path], dry_run: bool, environment: Mapping[str, str]) -> int:
+    """`--dedup`: the same dedup into `<output>-clean` (its imaging libraries load only when asked)."""
+    from picextract.dedup.run import dedup_after_download
+
+    return dedup_after_download(folders, dry_run, environment)
 
 
 def _choices(flags: FlagValues) -> str:
@@ -283,7 +294,7 @@ def run(argv: list[str] | None = None) -> int:
         output_dir = _output(args, settings, prompter)
         if prompter.interactive or "{guild}" in f"{output_dir}{flags.name_template.text}":
             channels = resolver.name_guilds(channels)
-        return _download_all(args, client, flags, (channels, output_dir), reporter)
+        return _download_all(args, client, flags, (channels, output_dir), reporter, environment)
     except AuthError:
         raise AuthError(refused_token_message(source)) from None
     finally:

@@ -1,7 +1,8 @@
 """The plain reference for bench_dedup.py: hash every file one after another, then group.
 
 This is the straightforward way the original script worked; it is kept only to measure
-deduplicate_images.py against. Same rule: same date, same pHash, same size -> keep the earliest.
+deduplicate_images.py against. Same rule: same date, same pHash, same size -> keep the earliest
+(ties: the original name, then name order). Its printed summary is the old one.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from picextract.dedup.groups import parse_name_time  # noqa: E402
-from picextract.dedup.report import DuplicatePair, statistics_text, summary_text  # noqa: E402
+from picextract.dedup.groups import ImageFile, keeper_order, parse_name_time  # noqa: E402
+from picextract.dedup.report import DuplicatePair, statistics_text  # noqa: E402
 from picextract.pictures.media import PICTURE_EXTENSIONS  # noqa: E402
 
 
@@ -48,9 +49,7 @@ def main() -> None:
         output.mkdir(parents=True, exist_ok=True)
     kept, pairs, removed, duplicate_groups = [], [], 0, 0
     for members in groups.values():
-        members.sort(
-            key=lambda n: (parse_name_time(n) is None, parse_name_time(n) or 0, n) if parse_name_time(n) else (True, 0, n)
-        )
+        members.sort(key=lambda n: keeper_order(ImageFile(n, 0, parse_name_time(n))))  # earliest, original name, name
         keeper = members[0]
         kept.append(keeper)
         if not args.dry_run:
@@ -64,7 +63,7 @@ def main() -> None:
                 pairs.append(DuplicatePair(other, keeper, (other_at - kept_at).total_seconds()))
     if args.kept_list:
         args.kept_list.write_text("".join(f"{name}\n" for name in sorted(kept)))
-    print(summary_text(len(names), len(kept), removed, duplicate_groups))
+    print(f"{len(names)} pictures, {len(kept)} kept, {removed} removed, {duplicate_groups} groups")
     print()
     print(statistics_text(pairs))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from picextract.dedup.groups import ImageFile, candidate_buckets, decide, group_bucket, keeper_order, parse_name_time
-from picextract.dedup.report import DuplicatePair, format_duration, statistics_text, summary_text, time_statistics
+from picextract.dedup.report import Counts, DuplicatePair, format_duration, statistics_text, summary_text, time_statistics
 from tests.conftest import ROOT
 
 
@@ -86,16 +87,26 @@ def test_statistics_text_without_duplicates() -> None:
     assert "No dated duplicates found" in statistics_text([])
 
 
-def test_summary_text() -> None:
-    assert summary_text(3937, 2375, 1562, 1512).splitlines() == [
+def test_summary_text_accounts_for_every_file() -> None:
+    counts = Counts(pictures=3937, others=12, unreadable=3, links=2, kept=2378, removed=1562, groups=1512)
+    assert summary_text(counts).splitlines() == [
         "=" * 60,
         "Deduplication Summary:",
-        "  Total images scanned: 3937",
-        "  Unique images copied: 2375",
-        "  Duplicates skipped: 1562",
-        "  Duplicate groups found: 1512",
+        "  Files found:              3954",
+        "  Pictures:                 3937",
+        "  Not pictures (ignored):   12",
+        "  Could not be read:        3 (kept, never removed)",
+        "  Links not followed:       2",
+        "  Unique images copied:     2378",
+        "  Duplicates skipped:       1562",
+        "  Duplicate groups found:   1512",
         "=" * 60,
     ]
+
+
+def test_dry_run_summary_says_would_copy() -> None:
+    text = summary_text(Counts(pictures=3, others=0, unreadable=0, links=0, kept=2, removed=1, groups=1, dry_run=True))
+    assert "  Would copy (unique):      2" in text and "copied" not in text and "(dry run)" in text
 
 
 def test_buckets_skip_files_that_share_no_date_and_size() -> None:
@@ -206,8 +217,10 @@ def solid(color: tuple[int, int, int], size: tuple[int, int]) -> bytes:
 
 
 def _dedup(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run deduplicate_images.py; its hash cache goes to `cwd`/.cache (XDG_CACHE_HOME), never the user's."""
+    env = os.environ | {"XDG_CACHE_HOME": str(cwd / ".cache")}
     return subprocess.run(
-        [sys.executable, str(ROOT / "deduplicate_images.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, str(ROOT / "deduplicate_images.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=60, env=env
     )
 
 
@@ -241,7 +254,7 @@ def test_end_to_end_exact_rule(source: Path, tmp_path: Path) -> None:
     result = _dedup(
         ["--source", str(source), "--output", str(tmp_path / "clean"), "--report", str(tmp_path / "r.json")], tmp_path
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # two unreadable files: the user should look
     kept = sorted(p.name for p in (tmp_path / "clean").iterdir())
     assert kept == sorted(
         [
@@ -259,20 +272,25 @@ def test_end_to_end_exact_rule(source: Path, tmp_path: Path) -> None:
     )
     assert {p.name: p.read_bytes() for p in source.iterdir()} == before  # source untouched
     out = result.stdout
-    assert "  Total images scanned: 13" in out and "  Unique images copied: 10" in out
-    assert "  Duplicates skipped: 3" in out and "  Duplicate groups found: 2" in out
+    assert "  Files found:              14\n  Pictures:                 11\n  Not pictures (ignored):   1\n" in out
+    assert "  Could not be read:        2 (kept, never removed)" in out
+    assert "  Unique images copied:     10" in out
+    assert "  Duplicates skipped:       3" in out and "  Duplicate groups found:   2" in out
     assert "Total pairs calculated:     2" in out  # the undated pair is left out of the statistics
     assert "Maximum difference:         3.1m (186.0s)" in out
-    assert "1 other files ignored" in out
-    assert result.stderr.count("warning: cannot read") == 2
+    assert "Note: 10 copied now, 0 already in" in out
+    assert "warning: 2 could not be read, kept as unique: 2026-01-06_13-00-00_corrupt.png (cannot decode:" in result.stderr
     rows = {row["file"]: row for row in json.loads((tmp_path / "r.json").read_text())}
     assert rows["2026-01-05_09-31-02_chart.png"]["status"] == "removed"
     assert rows["2026-01-05_09-31-02_chart.png"]["kept_file"] == "2026-01-05_09-30-00_chart.png"
     assert rows["2026-01-05_09-31-02_chart.png"]["difference_seconds"] == 62.0
+    # Only copies of itself shared its date and size: removed by byte identity, which the report says.
+    assert rows["2026-01-05_09-31-02_chart.png"]["reason"] == "byte-identical to the kept file (which decodes)"
+    assert rows["2026-01-05_09-31-02_chart.png"]["phash"] == "not computed: only byte-identical copies compete"
     assert rows["undated_b.png"]["kept_file"] == "undated_a.png"
     # Idempotent: the second run copies nothing new.
     again = _dedup(["--source", str(source), "--output", str(tmp_path / "clean")], tmp_path)
-    assert "10 unique pictures were already in" in again.stdout
+    assert f"Note: 0 copied now, 10 already in {tmp_path / 'clean'}." in again.stdout
 
 
 def test_window_catches_midnight_repost_and_csv_report(source: Path, tmp_path: Path) -> None:
@@ -280,25 +298,26 @@ def test_window_catches_midnight_repost_and_csv_report(source: Path, tmp_path: P
         ["--source", str(source), "--output", str(tmp_path / "clean"), "--window", "300", "--report", str(tmp_path / "r.csv")],
         tmp_path,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     assert not (tmp_path / "clean" / "2026-01-06_00-00-40_midnight.png").exists()
-    assert "  Duplicates skipped: 4" in result.stdout
+    assert "  Duplicates skipped:       4" in result.stdout
     rows = list(csv.DictReader((tmp_path / "r.csv").open()))
-    assert len(rows) == 13 and {row["status"] for row in rows} == {"kept", "removed"}
+    assert len(rows) == 14 and {row["status"] for row in rows} == {"kept", "removed", "unreadable", "not a picture"}
 
 
 def test_near_duplicates_catch_reencoded_copy(source: Path, tmp_path: Path) -> None:
     result = _dedup(["--source", str(source), "--output", str(tmp_path / "clean"), "--max-distance", "6"], tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     assert not (tmp_path / "clean" / "2026-01-05_10-00-36_reencoded.jpg").exists()
 
 
 def test_dry_run_and_link(source: Path, tmp_path: Path) -> None:
     dry = _dedup(["--source", str(source), "--output", str(tmp_path / "dry"), "--dry-run"], tmp_path)
-    assert dry.returncode == 0 and not (tmp_path / "dry").exists()
-    assert "dry run: nothing was copied" in dry.stdout
+    assert dry.returncode == 1 and not (tmp_path / "dry").exists()
+    assert f"Note: dry run: would copy 10 pictures to {tmp_path / 'dry'}; nothing was copied." in dry.stdout
+    assert "copied now" not in dry.stdout and "  Would copy (unique):      10" in dry.stdout
     linked = _dedup(["--source", str(source), "--output", str(tmp_path / "linked"), "--link"], tmp_path)
-    assert linked.returncode == 0
+    assert linked.returncode == 1
     kept = tmp_path / "linked" / "2026-01-05_09-30-00_chart.png"
     assert kept.stat().st_ino == (source / kept.name).stat().st_ino
 
@@ -317,6 +336,10 @@ def test_no_duplicates(tmp_path: Path) -> None:
         (["--source", "src", "--output", "src"], "--output must not be the source folder or inside it"),
         (["--source", "src", "--output", "src/clean"], "--output must not be the source folder or inside it"),
         (["--source", "missing", "--output", "out"], "source folder missing does not exist"),
+        (["--source", "src/notes.txt", "--output", "out"], "source src/notes.txt is a file, not a folder"),
+        (["--source", "src", "--output", "src/notes.txt"], "--output src/notes.txt is a file, not a folder"),
+        (["--source", "src", "--output", "out", "--cache", "src/c.sqlite3"], "--cache must not be inside the source folder"),
+        (["--source", "src", "--output", "out", "--report", "src/r.csv"], "--report must not be inside the source folder"),
         (["--source", "src", "--output", "out", "--report", "r.txt"], "--report must end in .json or .csv"),
         (["--source", "src", "--output", "out", "--window", "x"], "invalid float value"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -11,18 +12,21 @@ from pathlib import Path
 
 from picextract.dedup.report import DuplicatePair
 
-DUPLICATE_MARK = "same-bytes:"  # stands in for a pHash when only byte-identical files compete
+BYTE_IDENTICAL_MARK = "bytes:"  # stands in for the pHash of a content that only competes with its own copies
 _NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})_")
+# Names a copy gets: `screenshot (1).png` (browsers, Windows), `image - Copy.png` (Windows Explorer),
+# `image_<attachment id>.png` (the downloader's suffix for a second picture with the same name).
+_COPY_NAME = re.compile(r"(?: \(\d+\)| - Copy(?: \(\d+\))?|_\d{15,20})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class ImageFile:
     """A picture in the source folder, with the time its name carries (None when undated)."""
 
-    name: str
+    name: str  # the path relative to the source folder, with `/`
     size: int
     taken_at: datetime | None
-    path: Path = field(compare=False, default=Path())
+    path: str | Path = field(compare=False, default=Path())
 
 
 @dataclass
@@ -46,19 +50,27 @@ class DedupResult:
 
 
 def parse_name_time(name: str) -> datetime | None:
-    """The time in a `YYYY-MM-DD_HH-MM-SS_...` name, or None."""
-    match = _NAME_TIME.match(name)
+    """The time in a `YYYY-MM-DD_HH-MM-SS_...` name (the last part of a relative path), or None."""
+    match = _NAME_TIME.match(name.rsplit("/", 1)[-1])
     if not match:
         return None
-    try:
-        return datetime.strptime(f"{match.group(1)} {match.group(2)}:{match.group(3)}:{match.group(4)}", "%Y-%m-%d %H:%M:%S")
+    year, month, day = (int(part) for part in match.group(1).split("-"))
+    try:  # datetime() instead of strptime: a rerun parses every name, and strptime is slow
+        return datetime(year, month, day, int(match.group(2)), int(match.group(3)), int(match.group(4)))
     except ValueError:
         return None
 
 
-def keeper_order(image: ImageFile) -> tuple[int, datetime, str]:
-    """Earliest first; ties (and undated files) in file-name order."""
-    return (image.taken_at is None, image.taken_at or datetime.min, image.name)
+@functools.lru_cache(maxsize=65536)  # sorting asks again and again for the same names
+def is_copy_name(name: str) -> bool:
+    """True for the names copies get: `x (1).png`, `x - Copy.png`, `image_<attachment id>.png`."""
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return _COPY_NAME.search(stem) is not None
+
+
+def keeper_order(image: ImageFile) -> tuple[bool, datetime, bool, str]:
+    """Earliest first; at the same time (and among undated files) an original name before a copy's, then name order."""
+    return (image.taken_at is None, image.taken_at or datetime.min, is_copy_name(image.name), image.name)
 
 
 def _split_by_gap(images: Sequence[ImageFile], window_seconds: float) -> list[list[ImageFile]]:
@@ -93,7 +105,7 @@ def candidate_buckets(images: Iterable[ImageFile], window_seconds: float | None,
 
 
 def hamming(hash_a: str, hash_b: str) -> int:
-    """Bits that differ between two hex pHashes (0 for equal stand-ins of byte-identical files)."""
+    """Bits that differ between two hex pHashes."""
     if hash_a == hash_b:
         return 0
     return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")

@@ -1,4 +1,4 @@
-"""Pure reporting for deduplicate_images.py: timestamp statistics and the printed report."""
+"""Pure reporting for the dedup: the summary, timestamp statistics and the printed report."""
 
 from __future__ import annotations
 
@@ -69,19 +69,41 @@ def _row(label: str, value: str) -> str:
     return f"{label + ':':<{LABEL_WIDTH}}{value}"
 
 
-def summary_text(scanned: int, kept: int, removed: int, groups: int) -> str:
+@dataclass(frozen=True)
+class Counts:
+    """What one run found and did: every file found is a picture, another file, a skipped link or unreadable."""
+
+    pictures: int  # readable pictures (unreadable ones are counted apart)
+    others: int
+    unreadable: int  # pictures and folders that could not be read
+    links: int
+    kept: int
+    removed: int
+    groups: int
+    dry_run: bool = False
+
+
+def summary_rows(counts: Counts) -> list[tuple[str, str]]:
+    """The summary's labels and values: printed by summary_text, shown on the review page."""
+    found = counts.pictures + counts.others + counts.unreadable + counts.links
+    unique = "Would copy (unique)" if counts.dry_run else "Unique images copied"
+    return [
+        ("Files found", str(found)),
+        ("Pictures", str(counts.pictures)),
+        ("Not pictures (ignored)", str(counts.others)),
+        ("Could not be read", f"{counts.unreadable}" + (" (kept, never removed)" if counts.unreadable else "")),
+        ("Links not followed", str(counts.links)),
+        (unique, str(counts.kept)),
+        ("Duplicates skipped", str(counts.removed)),
+        ("Duplicate groups found", str(counts.groups)),
+    ]
+
+
+def summary_text(counts: Counts) -> str:
     """The framed deduplication summary."""
-    return "\n".join(
-        [
-            FRAME_SUMMARY,
-            "Deduplication Summary:",
-            f"  Total images scanned: {scanned}",
-            f"  Unique images copied: {kept}",
-            f"  Duplicates skipped: {removed}",
-            f"  Duplicate groups found: {groups}",
-            FRAME_SUMMARY,
-        ]
-    )
+    title = "Deduplication Summary:" + (" (dry run)" if counts.dry_run else "")
+    rows = [_row(f"  {label}", value) for label, value in summary_rows(counts)]
+    return "\n".join([FRAME_SUMMARY, title, *rows, FRAME_SUMMARY])
 
 
 def outlier_pairs(pairs: list[DuplicatePair], stats: TimeStatistics) -> list[DuplicatePair]:

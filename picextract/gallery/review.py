@@ -14,7 +14,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from picextract.dedup.groups import DedupResult, ImageFile, keeper_order
-from picextract.dedup.report import DuplicatePair, TimeStatistics, format_duration, outlier_pairs, time_statistics
+from picextract.dedup.report import (
+    Counts,
+    DuplicatePair,
+    TimeStatistics,
+    format_duration,
+    outlier_pairs,
+    summary_rows,
+    time_statistics,
+)
 from picextract.gallery.page import write_atomic
 
 HISTOGRAM_BINS = 24
@@ -174,7 +182,7 @@ def _statistics_html(pairs: list[DuplicatePair], group_numbers: dict[str, int]) 
     )
 
 
-def review_html(source: Path, page_folder: Path, scanned: int, result: DedupResult) -> str:
+def review_html(source: Path, page_folder: Path, counts: Counts, result: DedupResult) -> str:
     """The whole review page."""
     groups = groups_of(result)
     group_numbers = {kept.name: number for number, (kept, _) in enumerate(groups, 1)}
@@ -182,12 +190,7 @@ def review_html(source: Path, page_folder: Path, scanned: int, result: DedupResu
     def url(image: ImageFile) -> str:
         return picture_url(source / image.name, page_folder)
 
-    summary = [
-        ("Total images scanned", str(scanned)),
-        ("Unique images copied", str(len(result.kept))),
-        ("Duplicates skipped", str(len(result.removed))),
-        ("Duplicate groups found", str(result.groups)),
-    ]
+    summary = summary_rows(counts)
     body = [
         f'<h1>Deduplication review: <span dir="auto">{escape(str(source))}</span></h1>',
         _table(summary, "numbers summary"),
@@ -205,7 +208,7 @@ def review_html(source: Path, page_folder: Path, scanned: int, result: DedupResu
     )
 
 
-def write_review_page(path: Path, source: Path, scanned: int, result: DedupResult) -> None:
+def write_review_page(path: Path, source: Path, counts: Counts, result: DedupResult) -> None:
     """Write the review page to `path` (atomically)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, review_html(source, path.parent, scanned, result))
+    write_atomic(path, review_html(source, path.parent, counts, result))

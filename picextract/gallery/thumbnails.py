@@ -28,7 +28,7 @@ def thumbnail_name(picture_name: str) -> str:
 
 
 def _read_size(path: Path) -> tuple[int, int] | None:
-    from PIL import Image
+    from picextract.pictures.imaging import Image
 
     try:
         with Image.open(path) as image:
@@ -40,7 +40,9 @@ def _read_size(path: Path) -> tuple[int, int] | None:
 def make_thumbnail(picture: Path, folder: Path) -> Thumbnail | None:
     """The picture's thumbnail in `folder`, made unless one with the picture's mtime is there;
     None when Pillow cannot read the picture."""
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
+
+    from picextract.pictures.imaging import Image
 
     target = folder / thumbnail_name(picture.name)
     picture_mtime_ns = picture.stat().st_mtime_ns

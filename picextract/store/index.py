@@ -42,7 +42,7 @@ def posting_order(rows: Iterable[Sequence[str]]) -> list[Sequence[str]]:
 
 def picture_dimensions(path: Path) -> tuple[int, int] | None:
     """Width and height from a picture's header (Pillow reads no pixels for this); None when it cannot tell."""
-    from PIL import Image
+    from picextract.pictures.imaging import Image
 
     try:
         with Image.open(path) as image:
