@@ -76,6 +76,7 @@ def format_summary(summary: Summary, channel: ChannelInfo, output_dir: Path, dry
         f"  Refreshed links:   {summary.refreshed}",
         f"  Skipped:           {summary.skipped} (already saved)",
         f"  Errors:            {summary.failed}",
+        f"  API requests:      {summary.api_requests}",
         f"  Elapsed:           {summary.elapsed_seconds:.1f}s "
         f"({summary.downloaded / seconds:.1f} pictures/s, {megabytes / seconds:.2f} MB/s)",
         f"  Folder:            {output_dir}",

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import requests
 
 from config import Settings
-from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError
+from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError, RequestRejectedError
+from picextract.discord.pace import pace_for
 from picextract.discord.rate_limits import RateLimiter, retry_after_seconds
 from picextract.pictures.media import extension_from_magic
 
@@ -81,8 +82,9 @@ class DiscordClient:
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.limiter = RateLimiter(settings.RATE_LIMIT_DELAY, clock=clock, sleep=sleep)
-        self.api_calls = 0
+        # The pace spaces a user token's requests (jittered); a bot's follow the rate-limit headers alone.
+        self.pace = pace_for(authorization, settings, clock=clock, sleep=sleep)
+        self.limiter = RateLimiter(0.0, clock=clock, sleep=sleep)
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -92,6 +94,11 @@ class DiscordClient:
         self._sleep(self.settings.RETRY_BACKOFF * (2**attempt))
 
     # --- API ---------------------------------------------------------------------------
+
+    @property
+    def api_calls(self) -> int:
+        """API requests sent so far."""
+        return self.pace.requests
 
     @property
     def is_bot(self) -> bool:
@@ -109,15 +116,17 @@ class DiscordClient:
         rate_limited = 0
         while True:
             self.limiter.acquire(route, is_api=True)
-            self.api_calls += 1
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    headers={"Authorization": self._authorization},
-                    timeout=self.settings.REQUEST_TIMEOUT,
+                response = self.pace.send(
+                    path,
+                    lambda: self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json_body,
+                        headers={"Authorization": self._authorization},
+                        timeout=self.settings.REQUEST_TIMEOUT,
+                    ),
                 )
             except requests.RequestException as error:
                 if failures >= self.settings.MAX_RETRIES:
@@ -162,7 +171,8 @@ class DiscordClient:
                 self._backoff(failures)
                 failures += 1
                 continue
-            raise ApiError(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")
+            rejected = RequestRejectedError if 400 <= status < 500 else ApiError  # a 4xx will not pass on a retry
+            raise rejected(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")
 
     def get_channel(self, channel_id: str) -> dict[str, Any]:
         """The channel object for an ID (`GET /channels/{id}`)."""

@@ -34,6 +34,7 @@ class Summary:
     threads_scanned: int = 0
     threads_skipped: int = 0
     bytes_downloaded: int = 0
+    api_requests: int = 0
     elapsed_seconds: float = 0.0
     interrupted: bool = False
     failures: list[SaveResult] = field(default_factory=list)

@@ -99,6 +99,7 @@ class DownloadRun:
         self.summary = Summary()
         self.cancel = threading.Event()
         self.started = time.monotonic()
+        self.api_calls_at_start = client.api_calls
         self.intent = IntentCheck(client.is_bot)
         self.channel_names: dict[str, str] = {}
         self.reserved: dict[str, str] = {}
@@ -270,4 +271,5 @@ class DownloadRun:
         self.state.close()
         self.index.close()
         self.summary.elapsed_seconds = time.monotonic() - self.started
+        self.summary.api_requests = self.client.api_calls - self.api_calls_at_start
         return self.summary
