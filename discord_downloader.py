@@ -55,13 +55,15 @@ class DiscordDownloader:
         """One channel by ID, or by name within its guild."""
         return self.channels.resolve_channel(channel, guild, choose)
 
-    def _walk(self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None) -> None:
-        """The channel's own messages, then each of its threads active in the window."""
+    def _walk(
+        self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None, threads_since: datetime
+    ) -> None:
+        """The channel's own messages, then each of its threads active since `threads_since`."""
         if channel.type not in FORUM_TYPES:
             run.process_source(channel, since, until)
         if not (self.options.threads and channel.type in THREAD_PARENT_TYPES):
             return
-        for thread in self.channels.thread_sources(channel, since):
+        for thread in self.channels.thread_sources(channel, threads_since):
             try:
                 run.process_source(thread, since, until)
                 run.summary.threads_scanned += 1
@@ -69,11 +71,13 @@ class DiscordDownloader:
                 run.summary.threads_skipped += 1
                 self.reporter.note(f"skipped thread {thread.label}: {problem}")
 
-    def run(self, channel: ChannelInfo, since: datetime, until: datetime | None = None) -> Summary:
-        """Save every picture posted in [since, until) in the channel and its threads; callable any number of times."""
+    def run(
+        self, channel: ChannelInfo, since: datetime, until: datetime | None = None, threads_since: datetime | None = None
+    ) -> Summary:
+        """Save the pictures of [since, until) in the channel and its threads (active since `threads_since`); callable again."""
         run = DownloadRun(self.client, self.options, self.reporter)
         try:
-            self._walk(run, channel, since, until)
+            self._walk(run, channel, since, until, max(since, threads_since or since))
         except KeyboardInterrupt:
             run.interrupt()
         except Exception:

@@ -19,8 +19,11 @@ from picextract.cli.progress import ProgressReporter, format_summary
 from picextract.cli.prompts import Prompter
 from picextract.discord.channels import output_folder
 from picextract.discord.client import DiscordClient
+from picextract.discord.pace import default_workers
 from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary
 from picextract.pictures.refs import KIND_RULES
+from picextract.watch.loop import WatchReporter, WatchTarget
+from picextract.watch.session import DEFAULT_INTERVAL_SECONDS, check_watch_flags, note_on_stderr, parse_interval, watch
 
 DEMO_OUTPUT_DIR = "demo-output"
 
@@ -44,7 +47,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--until", help="end of the window, exclusive (a date means the end of that day); default now")
     parser.add_argument("--output", help=f"output folder (default {settings.DEFAULT_OUTPUT_DIR})")
     parser.add_argument("--timezone", help=f"clock used in file names: local, UTC or an IANA name (default {settings.TIMEZONE})")
-    parser.add_argument("--workers", type=int, help=f"parallel downloads (default {settings.MAX_WORKERS})")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help=f"parallel downloads (default {settings.MAX_WORKERS}; {settings.BOT_MAX_WORKERS} with a bot token)",
+    )
     parser.add_argument(
         "--all-channels", action="store_true", help="with --guild: every text, announcement and forum channel you can read"
     )
@@ -58,6 +65,15 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
+    parser.add_argument(
+        "--watch",
+        nargs="?",
+        type=parse_interval,
+        const=DEFAULT_INTERVAL_SECONDS,
+        metavar="SECONDS",
+        help=f"keep going: poll for new pictures every SECONDS (default {DEFAULT_INTERVAL_SECONDS:g}) until Ctrl-C or SIGTERM",
+    )
+    parser.add_argument("--verbose", action="store_true", help="with --watch: a line for every poll, also the quiet ones")
     return parser
 
 
@@ -104,6 +120,10 @@ def _start_demo(args: argparse.Namespace) -> dict[str, str]:
     from picextract.fake.sample import start_demo_server
 
     _server, demo_env = start_demo_server()
+    if args.watch is not None:
+        from picextract.fake.demo_feed import post_pictures_every
+
+        post_pictures_every(_server, demo_env["DEMO_CHANNEL_ID"], seconds=3.0)  # new pictures for the watch to find
     args.channel, args.output, args.no_input = demo_env["DEMO_CHANNEL_ID"], args.output or DEMO_OUTPUT_DIR, True
     print(f"Demo: a fake Discord server runs at {demo_env['DISCORD_API_BASE']}; saving into {args.output}/", file=sys.stderr)
     return {name: value for name, value in os.environ.items() if name != "DISCORD_BOT_TOKEN"} | demo_env
@@ -115,7 +135,8 @@ def _download_all(
     """Resolve the channels, download each into its folder, print each summary; returns the exit code."""
     channel_text, guild, output_dir = target
     start, until = _window(flags)
-    reporter = ProgressReporter(show_bar=sys.stderr.isatty())
+    reporter = WatchReporter(note_on_stderr) if args.watch is not None else ProgressReporter(show_bar=sys.stderr.isatty())
+    watched: list[WatchTarget] = []
 
     def downloader_for(folder: Path) -> DiscordDownloader:
         return DiscordDownloader(
@@ -142,6 +163,9 @@ def _download_all(
             if folder.exists() and not folder.is_dir():
                 raise UsageError(f"output {folder} exists and is not a folder")
             downloader = downloader_for(folder)
+            if args.watch is not None:
+                watched.append(WatchTarget(channel, folder, downloader))
+                continue
             print(f"Pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {folder}", file=sys.stderr)
             summary = downloader.run(channel, start, until)
             print(format_summary(summary, channel, folder, args.dry_run))
@@ -149,6 +173,9 @@ def _download_all(
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
                 return ExitCode.INTERRUPTED
             worst = max(worst, ExitCode.SOME_FAILED if summary.failed else ExitCode.OK)
+        # --dedup (issue 12) hooks in here: after_poll=(folder, new file names) copies the non-re-posts.
+        if watched and isinstance(reporter, WatchReporter):
+            return watch(watched, start, args.watch, reporter, lambda: client.api_calls, verbose=args.verbose, tz=flags.tz)
     finally:
         reporter.close()
     return worst
@@ -169,10 +196,13 @@ def run(argv: list[str] | None = None) -> int:
         environment = _start_demo(args)
     settings = load_settings(environment)
     flags = check_flags(args, settings)
+    check_watch_flags(args.watch, flags.until, args.dry_run)
     prompter = Prompter(interactive=sys.stdin.isatty() and not args.no_input)
     authorization, channel_text, guild = _gather(args, settings, environment, prompter)
     flags = replace(flags, days=_ask_days(args, settings, prompter, flags.days))
     output_dir = _ask_output(args, settings, prompter)
+    if args.workers is None:
+        flags = replace(flags, workers=default_workers(settings, authorization.startswith("Bot ")))
     client = DiscordClient(authorization, settings, pool_size=flags.workers + 2)
     try:
         return _download_all(args, client, flags, (channel_text, guild, output_dir), prompter)

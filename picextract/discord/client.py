@@ -151,12 +151,13 @@ class DiscordClient:
                 continue
             if status == 429:
                 rate_limited += 1
-                if rate_limited > MAX_RATE_LIMIT_WAITS:
-                    raise ApiError(f"Discord kept rate-limiting requests for {what}; try again later")
                 is_global = bool(isinstance(body, dict) and body.get("global")) or (
                     response.headers.get("X-RateLimit-Global", "").lower() == "true"
                 )
+                # Recorded even when giving up: the next call (a watch's next poll) must still wait it out.
                 self.limiter.block(route, retry_after_seconds(response.headers, body), is_global)
+                if rate_limited > MAX_RATE_LIMIT_WAITS:
+                    raise ApiError(f"Discord kept rate-limiting requests for {what}; try again later")
                 continue
             if status == 401:
                 raise AuthError(

@@ -374,6 +374,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, payload, headers)
 
     def do_POST(self) -> None:  # noqa: N802
+        if self.path.startswith("/control/"):  # tests' control side, not Discord's API (picextract/fake/control.py)
+            from picextract.fake.control import answer_control
+
+            return answer_control(self, self.fake)
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"null")
         parts = urlsplit(self.path)
