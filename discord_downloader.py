@@ -6,9 +6,12 @@ The downloader is long-lived (client, folder, options); each `run()` gets a fres
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any, TypeVar
 
 from picextract.discord.channels import FORUM_TYPES, THREAD_PARENT_TYPES, ChannelInfo, ChannelResolver
 from picextract.discord.client import DiscordClient
@@ -18,6 +21,28 @@ from picextract.download.run import DownloadRun, RunOptions
 from picextract.pictures.refs import DEFAULT_KINDS
 
 Chooser = Callable[[list[ChannelInfo]], ChannelInfo]
+T = TypeVar("T")
+
+
+def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start `function(*args)` in a daemon thread; the returned callable waits for its result or raises its error."""
+    outcome: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def work() -> None:
+        try:
+            outcome.put((True, function(*args)))
+        except BaseException as error:  # handed to the caller, raised there
+            outcome.put((False, error))
+
+    threading.Thread(target=work, name="background", daemon=True).start()
+
+    def result() -> T:
+        ok, value = outcome.get()
+        if not ok:
+            raise value
+        return value
+
+    return result
 
 
 class DiscordDownloader:
@@ -59,11 +84,15 @@ class DiscordDownloader:
         self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None, threads_since: datetime
     ) -> None:
         """The channel's own messages, then each of its threads active since `threads_since`."""
+        listing = None
+        if self.options.threads and channel.type in THREAD_PARENT_TYPES:
+            # Listed while the channel pages: a bot's listing requests then add no time of their own.
+            listing = in_background(self.channels.thread_sources, channel, threads_since)
         if channel.type not in FORUM_TYPES:
             run.process_source(channel, since, until)
-        if not (self.options.threads and channel.type in THREAD_PARENT_TYPES):
+        if listing is None:
             return
-        for thread in self.channels.thread_sources(channel, threads_since):
+        for thread in listing():
             try:
                 run.process_source(thread, since, until)
                 run.summary.threads_scanned += 1
