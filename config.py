@@ -25,7 +25,11 @@ MEDIA_BASE = "https://media.discordapp.net"
 
 
 class ConfigError(UsageError):
-    """A setting has a value we cannot use."""
+    """A setting has a value we cannot use; `variable` names it."""
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
 
 
 @dataclass(frozen=True)
@@ -66,18 +70,18 @@ def _parse_value(name: str, kind: type, raw: str) -> object:
     text = raw.strip()
     if kind is str:
         if not text:
-            raise ConfigError(f"{env_name} is set but empty")
+            raise ConfigError(f"{env_name} is set but empty", env_name)
         return text
     try:
         value = kind(text)
     except ValueError:
-        raise ConfigError(f"{env_name}={raw!r} is not a {kind.__name__} number") from None
+        raise ConfigError(f"{env_name}={raw!r} is not a {kind.__name__} number", env_name) from None
     minimum = _MINIMUMS.get(name)
     if value != value or value in (float("inf"), float("-inf")):
-        raise ConfigError(f"{env_name}={raw!r} is not a finite number")
+        raise ConfigError(f"{env_name}={raw!r} is not a finite number", env_name)
     if minimum is not None and (value < minimum or (name in _POSITIVE and value <= 0)):
         bound = "greater than 0" if name in _POSITIVE else f"at least {minimum}"
-        raise ConfigError(f"{env_name}={raw!r} must be {bound}")
+        raise ConfigError(f"{env_name}={raw!r} must be {bound}", env_name)
     return value
 
 
@@ -93,7 +97,7 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
             overrides[field.name] = _parse_value(field.name, _FIELD_TYPES[field.name], environ[env_name])
     api_base = str(overrides.get("API_BASE", API_BASE))
     if not api_base.startswith(("http://", "https://")):
-        raise ConfigError(f"DISCORD_API_BASE={api_base!r} must start with http:// or https://")
+        raise ConfigError(f"DISCORD_API_BASE={api_base!r} must start with http:// or https://", "DISCORD_API_BASE")
     overrides["API_BASE"] = api_base.rstrip("/")
     for name in ("CDN_BASE", "MEDIA_BASE"):
         if name in overrides:
@@ -101,14 +105,40 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
+def find_env_file(explicit: Path | None, cwd: Path, beside_program: Path) -> Path | None:
+    """`--env-file` when given (it must exist); else `.env` in the working directory, else beside main.py."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"--env-file {explicit}: no such file")
+        return explicit
+    for folder in (cwd, beside_program):
+        if (folder / ".env").is_file():
+            return folder / ".env"
+    return None
+
+
+def read_env_file(env_file: Path | None) -> dict[str, str]:
+    """The values of a `.env` file (read, never written into os.environ); {} without one."""
+    if env_file is None or not env_file.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    try:
+        return {key: value for key, value in dotenv_values(env_file).items() if value is not None}
+    except (OSError, UnicodeDecodeError) as problem:
+        raise ConfigError(f"cannot read {env_file}: {problem}") from None
+
+
 def read_environment(env_file: Path | None = Path(".env"), environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The process environment over the values of `.env` (which is read, never written into os.environ)."""
-    from_file: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        from dotenv import dotenv_values
+    return {**read_env_file(env_file), **environ}
 
-        from_file = {key: value for key, value in dotenv_values(env_file).items() if value is not None}
-    return {**from_file, **environ}
+
+def source_of(variable: str, env_file: Path | None, environ: Mapping[str, str] = os.environ) -> str:
+    """Where a variable's value came from, for messages: `X in /path/.env` or `X in the environment`."""
+    if env_file is not None and variable not in environ:
+        return f"{variable} in {env_file}"
+    return f"{variable} in the environment"
 
 
 def load_settings(environment: Mapping[str, str]) -> Settings:

@@ -18,7 +18,9 @@ from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AccessError, NotFoundError
 from picextract.download.results import NullReporter, Reporter, Summary
 from picextract.download.run import DownloadRun, RunOptions
+from picextract.pictures.filters import MessageFilter
 from picextract.pictures.refs import DEFAULT_KINDS
+from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate
 
 Chooser = Callable[[list[ChannelInfo]], ChannelInfo]
 T = TypeVar("T")
@@ -59,9 +61,13 @@ class DiscordDownloader:
         kinds: frozenset[str] = DEFAULT_KINDS,
         threads: bool = True,
         dry_run: bool = False,
+        message_filter: MessageFilter | None = None,
+        name_template: NameTemplate = DEFAULT_NAME_TEMPLATE,
     ) -> None:
         self.client = client
-        self.options = RunOptions(output_dir, tz, max(1, workers), kinds, threads, dry_run)
+        self.options = RunOptions(
+            output_dir, tz, max(1, workers), kinds, threads, dry_run, message_filter or MessageFilter(), name_template
+        )
         self.reporter: Reporter = reporter or NullReporter()
         self.channels = ChannelResolver(client, self.reporter)
 

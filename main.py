@@ -11,21 +11,28 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn
 
-from config import Settings, load_settings, read_environment
+from config import ConfigError, Settings, find_env_file, load_settings, read_environment, source_of
 from discord_downloader import DiscordDownloader
-from picextract.cli.answers import authorization_from_env, parse_days, window
+from picextract import __version__
+from picextract.cli.answers import authorization_from_env, parse_days, parse_output_path, token_variable, window
+from picextract.cli.listing import format_reachable
 from picextract.cli.options import FlagValues, check_flags
-from picextract.cli.progress import ProgressReporter, format_summary
+from picextract.cli.progress import ProgressReporter, format_header, format_summary
 from picextract.cli.prompts import Prompter
-from picextract.discord.channels import output_folder
+from picextract.cli.questions import ChannelQuestion, ask_output, ask_token, check_token, refused_token_message
+from picextract.discord.channels import ChannelInfo, ChannelResolver, output_folder
 from picextract.discord.client import DiscordClient
-from picextract.discord.pace import default_workers
-from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary
+from picextract.discord.errors import AuthError
+from picextract.discord.pace import at_risk_suffix, default_workers
+from picextract.errors import EXIT_CODES_HELP, ExitCode, PicExtractError, UsageError, error_boundary
+from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
 from picextract.pictures.refs import KIND_RULES
+from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
 from picextract.watch.loop import WatchReporter, WatchTarget
 from picextract.watch.session import DEFAULT_INTERVAL_SECONDS, check_watch_flags, note_on_stderr, parse_interval, watch
 
 DEMO_OUTPUT_DIR = "demo-output"
+PROGRAM_DIR = Path(__file__).resolve().parent
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,11 +44,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     """The command-line flags; each prompt has one."""
     parser = _Parser(
         description="Save every picture a Discord channel posted in the last N days.",
-        epilog="The token comes from DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env), "
+        epilog="The token comes from DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment, .env or --env-file), "
         "or a hidden prompt. " + EXIT_CODES_HELP,
     )
-    parser.add_argument("--channel", help="channel ID, or channel name together with --guild")
-    parser.add_argument("--guild", help="server (guild) name, when --channel is a name")
+    parser.add_argument(
+        "--channel",
+        help="channel link (https://discord.com/channels/…), ID, <#id>, name or #name (a name needs --guild); "
+        "comma-separated for several",
+    )
+    parser.add_argument("--guild", help="server (guild) name or ID: for a channel name, --all-channels and --list")
+    parser.add_argument("--list", action="store_true", help="list the servers and channels the token can reach, then exit")
     parser.add_argument("--days", help=f"how many days to look back (default {settings.DEFAULT_DAYS:g}; fractions allowed)")
     parser.add_argument("--since", help="start of the window: a date or date-time (instead of --days)")
     parser.add_argument("--until", help="end of the window, exclusive (a date means the end of that day); default now")
@@ -62,6 +74,25 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     parser.add_argument("--only", help="save only these kinds (comma-separated), e.g. attachments")
     parser.add_argument("--dry-run", action="store_true", help="print what would be saved; write nothing")
+    parser.add_argument(
+        "--author",
+        action="append",
+        metavar="WHO",
+        help="only messages by these users: ids, user or display names (comma list, repeatable)",
+    )
+    parser.add_argument(
+        "--from", dest="from_who", metavar="bots|people|all", help="only messages of bots (webhooks too) or of people"
+    )
+    parser.add_argument(
+        "--contains",
+        metavar="TEXT",
+        help="only messages whose text or embeds contain TEXT (ignoring case); re:PATTERN for a regex",
+    )
+    parser.add_argument(
+        "--name",
+        metavar="TEMPLATE",
+        help=f"file names, fields {', '.join('{' + f + '}' for f in FIELDS)} (default {DEFAULT_TEMPLATE})",
+    )
     parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
@@ -74,29 +105,60 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help=f"keep going: poll for new pictures every SECONDS (default {DEFAULT_INTERVAL_SECONDS:g}) until Ctrl-C or SIGTERM",
     )
     parser.add_argument("--verbose", action="store_true", help="with --watch: a line for every poll, also the quiet ones")
+    parser.add_argument("--env-file", help="settings file to read instead of .env (default: ./.env, else .env beside main.py)")
+    parser.add_argument("--version", action="version", version=f"DiscordPicExtract {__version__}")
     return parser
 
 
-def _gather(
-    args: argparse.Namespace, settings: Settings, environment: Mapping[str, str], prompter: Prompter
-) -> tuple[str, str, str | None]:
-    """Token, channel and guild from flags, environment and prompts, in prompt order."""
+def _settings_for_help() -> Settings:
+    """Defaults shown by --help: from .env when it is usable, else config.py's (--help always works)."""
+    try:
+        return load_settings(read_environment(find_env_file(None, Path.cwd(), PROGRAM_DIR)))
+    except (PicExtractError, OSError, ValueError):
+        return Settings()
+
+
+def _load_settings(environment: Mapping[str, str], env_file: Path | None) -> Settings:
+    """Settings; a bad value's message names the file it came from."""
+    try:
+        return load_settings(environment)
+    except ConfigError as problem:
+        if problem.variable is None:
+            raise
+        raise ConfigError(f"{problem} ({source_of(problem.variable, env_file)})", problem.variable) from None
+
+
+def _token(environment: Mapping[str, str], env_file: Path | None, settings: Settings, prompter: Prompter) -> tuple[str, str]:
+    """The Authorization value and where it came from; checked at once when questions follow."""
+    variable = token_variable(environment)
     authorization = authorization_from_env(environment)
-    if authorization is None:
+    if variable is None or authorization is None:
         if not prompter.interactive:
-            raise UsageError("no token: set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env)")
-        authorization = str(prompter.ask("Enter your Discord user token: ", "DISCORD_USER_TOKEN", secret=True))
+            looked = str(env_file) if env_file else f"{Path.cwd() / '.env'} and {PROGRAM_DIR / '.env'}"
+            raise UsageError(f"no token: set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env; looked in {looked})")
+        return ask_token(prompter, settings), "the prompt"
+    source = source_of(variable, env_file)
+    if prompter.interactive:
+        check_token(settings, authorization, source)
+    return authorization, source
+
+
+def _channels(args: argparse.Namespace, resolver: ChannelResolver, prompter: Prompter) -> list[ChannelInfo]:
+    """The channels to download, each resolved as soon as it is named (flag, prompt or --all-channels)."""
+    question = ChannelQuestion(prompter, resolver, args.guild)
     channel = args.channel.strip() if args.channel and args.channel.strip() else None
     if args.all_channels:
         if channel:
             raise UsageError("give either --channel or --all-channels, not both")
-        channel = ""
-    else:
-        channel = channel or str(prompter.ask("Enter channel ID or name: ", "--channel"))
-    guild = None
-    if args.all_channels or not all(part.strip().isdigit() for part in channel.split(",") if part.strip()):
-        guild = args.guild or str(prompter.ask("Enter guild/server name: ", "--guild"))
-    return authorization, channel, guild
+        channels = resolver.resolve_channels("", question.ask_guild(), all_channels=True)
+        if not channels:
+            raise UsageError(f"no channel of {question.guild!r} can be read")
+        return channels
+    if channel:
+        return question.resolve(channel, interactive=False)
+    if not prompter.interactive:
+        raise UsageError("missing value: pass --channel (no terminal to ask on)")
+    return question.ask()
 
 
 def _ask_days(args: argparse.Namespace, settings: Settings, prompter: Prompter, days: float | None) -> float | None:
@@ -107,12 +169,14 @@ def _ask_days(args: argparse.Namespace, settings: Settings, prompter: Prompter, 
     return float(prompter.ask(f"Enter number of days to look back (default: {default}): ", "--days", parse_days, default=default))  # type: ignore[arg-type]
 
 
-def _ask_output(args: argparse.Namespace, settings: Settings, prompter: Prompter) -> Path:
-    default = settings.DEFAULT_OUTPUT_DIR
-    output = args.output or str(
-        prompter.ask(f"Enter output directory (press Enter for default: {default}): ", "--output", default=default)
-    )
-    return Path(output).expanduser()
+def _output(args: argparse.Namespace, settings: Settings, prompter: Prompter) -> Path:
+    """The output folder from --output (quotes dropped, `~` expanded) or the prompt (checked there)."""
+    if args.output is None:
+        return ask_output(prompter, settings.DEFAULT_OUTPUT_DIR)
+    try:
+        return parse_output_path(args.output)
+    except ValueError as problem:
+        raise UsageError(f"--output: {problem}") from None
 
 
 def _start_demo(args: argparse.Namespace) -> dict[str, str]:
@@ -130,12 +194,17 @@ def _start_demo(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _download_all(
-    args: argparse.Namespace, client: DiscordClient, flags: FlagValues, target: tuple[str, str | None, Path], prompter: Prompter
+    args: argparse.Namespace,
+    client: DiscordClient,
+    flags: FlagValues,
+    target: tuple[list[ChannelInfo], Path],
+    reporter: ProgressReporter,
 ) -> int:
-    """Resolve the channels, download each into its folder, print each summary; returns the exit code."""
-    channel_text, guild, output_dir = target
-    start, until = _window(flags)
-    reporter = WatchReporter(note_on_stderr) if args.watch is not None else ProgressReporter(show_bar=sys.stderr.isatty())
+    """Download each channel into its folder: header, bar, summary; returns the exit code."""
+    channels, output_dir = target
+    start, until = _window(flags)  # after the last prompt: the window ends now, not when the program started
+    several = len(channels) > 1 or args.all_channels
+    watch_reporter = WatchReporter(note_on_stderr) if args.watch is not None else None
     watched: list[WatchTarget] = []
 
     def downloader_for(folder: Path) -> DiscordDownloader:
@@ -144,41 +213,50 @@ def _download_all(
             folder,
             flags.tz,
             workers=flags.workers,
-            reporter=reporter,
+            reporter=watch_reporter or reporter,
             kinds=flags.kinds,
             threads=not args.no_threads,
             dry_run=args.dry_run,
+            message_filter=flags.message_filter,
+            name_template=flags.name_template,
         )
 
     worst: int = ExitCode.OK
+    authors_seen: dict[str, Author] = {}
     try:
-        resolver = downloader_for(output_dir)
-        channels = resolver.resolve_channels(
-            channel_text, guild, args.all_channels, choose=prompter.choose, need_guild_names="{guild}" in str(output_dir)
-        )
-        if not channels:
-            raise UsageError(f"no channel of {guild!r} can be read")
         for channel in channels:
-            folder = output_folder(output_dir, channel, several=len(channels) > 1 or args.all_channels)
+            folder = output_folder(output_dir, channel, several, channels)
             if folder.exists() and not folder.is_dir():
                 raise UsageError(f"output {folder} exists and is not a folder")
             downloader = downloader_for(folder)
-            if args.watch is not None:
+            if watch_reporter is not None:
                 watched.append(WatchTarget(channel, folder, downloader))
                 continue
-            print(f"Pictures from {channel.label} since {start:%Y-%m-%d %H:%M} UTC into {folder}", file=sys.stderr)
+            reporter.begin(format_header(channel, folder, start, until, flags.tz) + _choices(flags))
             summary = downloader.run(channel, start, until)
-            print(format_summary(summary, channel, folder, args.dry_run))
+            authors_seen.update(summary.authors_seen)
+            reporter.end(format_summary(summary, channel, folder, args.dry_run, reporter.by_kind))
             if summary.interrupted:
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
                 return ExitCode.INTERRUPTED
             worst = max(worst, ExitCode.SOME_FAILED if summary.failed else ExitCode.OK)
         # --dedup (issue 12) hooks in here: after_poll=(folder, new file names) copies the non-re-posts.
-        if watched and isinstance(reporter, WatchReporter):
-            return watch(watched, start, args.watch, reporter, lambda: client.api_calls, verbose=args.verbose, tz=flags.tz)
+        if watch_reporter is not None:
+            return watch(watched, start, args.watch, watch_reporter, lambda: client.api_calls, verbose=args.verbose, tz=flags.tz)
     finally:
         reporter.close()
+    unknown = unknown_authors(flags.message_filter, authors_seen.values())
+    if unknown:
+        raise UsageError(unknown_authors_message(unknown, authors_seen.values()))
     return worst
+
+
+def _choices(flags: FlagValues) -> str:
+    """The filters and name template of the run, as a line for its header ('' when neither is set)."""
+    shown = flags.message_filter.describe()
+    text = f"; only pictures {shown}" if shown else ""
+    text += "" if flags.name_template.is_default else f"; names {flags.name_template.text}"
+    return f"\nChoices:  {text.removeprefix('; ')}" if text else ""
 
 
 def _window(flags: FlagValues) -> tuple[datetime, datetime | None]:
@@ -189,23 +267,34 @@ def _window(flags: FlagValues) -> tuple[datetime, datetime | None]:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Parse, ask, download, summarise; returns the exit code."""
-    environment = read_environment()
-    args = build_parser(load_settings(environment)).parse_args(argv)
+    """Parse, ask (checking each answer at once), download, summarise; returns the exit code."""
+    args = build_parser(_settings_for_help()).parse_args(argv)
+    env_file = find_env_file(Path(args.env_file).expanduser() if args.env_file else None, Path.cwd(), PROGRAM_DIR)
+    environment = read_environment(env_file)
     if args.demo:
-        environment = _start_demo(args)
-    settings = load_settings(environment)
+        environment, env_file = _start_demo(args), None
+    settings = _load_settings(environment, env_file)
     flags = check_flags(args, settings)
     check_watch_flags(args.watch, flags.until, args.dry_run)
     prompter = Prompter(interactive=sys.stdin.isatty() and not args.no_input)
-    authorization, channel_text, guild = _gather(args, settings, environment, prompter)
-    flags = replace(flags, days=_ask_days(args, settings, prompter, flags.days))
-    output_dir = _ask_output(args, settings, prompter)
+    reporter = ProgressReporter(show_bar=sys.stdout.isatty() and sys.stderr.isatty())
+    authorization, source = _token(environment, env_file, settings, prompter)
     if args.workers is None:
         flags = replace(flags, workers=default_workers(settings, authorization.startswith("Bot ")))
     client = DiscordClient(authorization, settings, pool_size=flags.workers + 2)
     try:
-        return _download_all(args, client, flags, (channel_text, guild, output_dir), prompter)
+        resolver = ChannelResolver(client, reporter)
+        if args.list:
+            print(format_reachable(resolver.reachable(args.guild)))
+            return ExitCode.OK
+        channels = _channels(args, resolver, prompter)
+        flags = replace(flags, days=_ask_days(args, settings, prompter, flags.days))
+        output_dir = _output(args, settings, prompter)
+        if prompter.interactive or "{guild}" in f"{output_dir}{flags.name_template.text}":
+            channels = resolver.name_guilds(channels)
+        return _download_all(args, client, flags, (channels, output_dir), reporter)
+    except AuthError as refused:
+        raise AuthError(refused_token_message(source) + at_risk_suffix(refused)) from None
     finally:
         client.close()
 
@@ -213,7 +302,7 @@ def run(argv: list[str] | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The error boundary: our errors become one line on stderr and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    return error_boundary(lambda: run(argv), debug)
+    return error_boundary(lambda: run(argv), debug, interrupted="Cancelled.")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,17 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, GUILD_NAME, USER_TOKEN, build_sample_channel, make_picture, setup_server
+from picextract.discord.pace import RISK_ADVICE
+from picextract.fake.sample import (
+    BOT_TOKEN,
+    CHANNEL_ID,
+    GUILD_NAME,
+    USER_TOKEN,
+    MessageFactory,
+    build_sample_channel,
+    make_picture,
+    setup_server,
+)
 from picextract.fake.server import FakeDiscord
 from tests.conftest import ROOT, program_env, run_main
 
@@ -60,14 +70,14 @@ def test_by_guild_and_name_unattended(server: FakeDiscord, tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert _files(tmp_path / "pics") == {p.filename: p.data for p in expected}
-    assert f"Downloaded:        {len(expected)}" in result.stdout
-    assert "Errors:            0" in result.stdout
-    assert result.stderr.count("\n") <= 2  # no progress bar without a terminal
+    assert f"Saved:             {len(expected)} " in result.stdout
+    assert "Failed:            0" in result.stdout
+    assert result.stderr == ""  # no progress bar without a terminal
     _assert_token_absent(result, tmp_path)
     cdn_before = len(server.cdn_requests())
     again = run_main(["--channel", CHANNEL_ID, "--output", "pics", "--timezone", "UTC"], env, tmp_path)
     assert again.returncode == 0
-    assert "Downloaded:        0 " in again.stdout and "Errors:            0" in again.stdout
+    assert "#spx-realtime-aws: Folder up to date" in again.stdout and "Failed:            0" in again.stdout
     assert len(server.cdn_requests()) == cdn_before
     assert server.state.violations == 0
 
@@ -122,7 +132,7 @@ def test_some_pictures_failing_gives_exit_1_and_no_partial_file(server: FakeDisc
     server.fail_next("bad.png", *["truncate"] * 8)
     result = run_main(["--channel", CHANNEL_ID, "--output", "out"], program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), tmp_path)
     assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Errors:            1" in result.stdout
+    assert "Failed:            1\n    " in result.stdout and "bad.png: connection lost mid-body" in result.stdout
     assert "bad.png: connection lost mid-body" in result.stderr
     assert [name.split("_", 2)[2] for name in _files(tmp_path / "out")] == ["good.png"]
     assert not list((tmp_path / "out").glob("*.part"))
@@ -171,11 +181,12 @@ def test_interactive_prompts_in_order_with_reasking(server: FakeDiscord, tmp_pat
     factory = setup_server(server)
     factory.message(datetime.now(UTC) - timedelta(days=2), "", [factory.attachment("a.png", make_picture(1))])
     child = _spawn(server, tmp_path, [])
-    child.expect_exact("Enter your Discord user token:")
+    child.expect_exact("Enter your Discord token (bot or user; typing is hidden):")
     child.sendline(USER_TOKEN)
-    child.expect_exact("Enter channel ID or name:")
+    child.expect_exact("Token accepted: picfan, user account.")
+    child.expect_exact("Enter channel link, ID or #name (? lists your channels):")
     child.sendline("spx-realtime-aws")
-    child.expect_exact("Enter guild/server name:")
+    child.expect_exact("Enter server name or ID:")
     child.sendline(GUILD_NAME)
     child.expect_exact("Enter number of days to look back (default: 14):")
     child.sendline("soon")
@@ -238,7 +249,7 @@ def test_ctrl_c_keeps_finished_pictures_and_rerun_completes(server: FakeDiscord,
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=20)
     assert process.returncode == 130, stderr
-    assert "(interrupted)" in stdout and "Interrupted" in stderr
+    assert "#spx-realtime-aws: interrupted" in stdout and "Interrupted" in stderr
     out = tmp_path / "o"
     assert not list(out.glob("*.part"))
     first = _files(out)
@@ -247,7 +258,7 @@ def test_ctrl_c_keeps_finished_pictures_and_rerun_completes(server: FakeDiscord,
     again = run_main(["--channel", CHANNEL_ID, "--output", "o"], env, tmp_path)
     assert again.returncode == 0
     assert len(_files(out)) == 40
-    assert f"Skipped:           {len(first)}" in again.stdout
+    assert f"Already there:     {len(first)}" in again.stdout
 
 
 def test_demo_runs_without_an_account(tmp_path: Path) -> None:
@@ -257,7 +268,7 @@ def test_demo_runs_without_an_account(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert len(_files(tmp_path / "demo-output")) > 20
-    assert "Errors:            0" in result.stdout
+    assert "Failed:            0" in result.stdout
 
 
 def test_an_output_folder_that_cannot_be_made_is_a_storage_error(server: FakeDiscord, tmp_path: Path) -> None:
@@ -268,3 +279,139 @@ def test_an_output_folder_that_cannot_be_made_is_a_storage_error(server: FakeDis
     assert result.returncode == 4, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "error: Not a directory: a-file/pictures"
     assert "Traceback" not in result.stderr
+
+
+def _copy_main(target: Path) -> Path:
+    """main.py with the parts it imports, in a folder of its own (to put a .env beside it)."""
+    for name in ("main.py", "config.py", "discord_downloader.py"):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_bytes((ROOT / name).read_bytes())
+    for path in (ROOT / "picextract").rglob("*.py"):
+        copy = target / path.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(path.read_bytes())
+    return target / "main.py"
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        f"https://discord.com/channels/1100000000000000001/{CHANNEL_ID}",
+        f"https://ptb.discordapp.com/channels/1100000000000000001/{CHANNEL_ID}/1199999999999999990",
+        f"<#{CHANNEL_ID}>",
+        "#spx-realtime-aws",
+    ],
+)
+def test_channel_flag_takes_links_mentions_and_names(server: FakeDiscord, tmp_path: Path, channel: str) -> None:
+    setup_server(server).message(datetime.now(UTC) - timedelta(hours=1), "", [])
+    args = ["--channel", channel, "--output", "o", "--no-input"] + (
+        ["--guild", "1100000000000000001"] if "#" in channel[:1] else []
+    )
+    result = run_main(args, program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert server.api_requests(f"/channels/{CHANNEL_ID}/messages")
+    assert f"Channel:  #spx-realtime-aws (id {CHANNEL_ID})" in result.stdout
+
+
+def test_list_shows_servers_and_channels_with_access(server: FakeDiscord, tmp_path: Path) -> None:
+    setup_server(server)
+    server.add_channel("1100000000000000077", "private", "1100000000000000001", readable=False)
+    server.add_channel("1100000000000000078", "lounge", "1100000000000000001", channel_type=2)  # voice: not listed
+    server.add_channel("1100000000000000079", "ideas", "1100000000000000001", channel_type=15)
+    server.add_guild("1300000000000000001", "Other Server")
+    server.add_channel("1300000000000000002", "news", "1300000000000000001", channel_type=5)
+    env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
+    result = run_main(["--list"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{GUILD_NAME} (server 1100000000000000001)"
+    assert [line.split() for line in lines[1:4]] == [
+        ["#spx-realtime-aws", CHANNEL_ID, "text", "readable"],
+        ["#private", "1100000000000000077", "text", "no", "access"],
+        ["#ideas", "1100000000000000079", "forum", "readable"],
+    ]
+    assert lines[4:] == ["Other Server (server 1300000000000000001)", lines[5]] and lines[5].split()[-2:] == [
+        "announcement",
+        "readable",
+    ]
+    narrowed = run_main(["--list", "--guild", "1300000000000000001"], env, tmp_path)
+    assert narrowed.returncode == 0 and GUILD_NAME not in narrowed.stdout and "#news" in narrowed.stdout
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_work_whatever_env_holds(tmp_path: Path, flag: str) -> None:
+    (tmp_path / ".env").write_text("MAX_RETRIES=many\nDISCORD_API_BASE=nope\n\x00\xff garbage\n", encoding="latin-1")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_")}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), flag], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    from picextract import __version__
+
+    assert (f"DiscordPicExtract {__version__}" if flag == "--version" else "--env-file") in result.stdout
+
+
+def test_env_file_is_found_beside_main_py_and_named_in_messages(server: FakeDiscord, tmp_path: Path) -> None:
+    setup_server(server).message(datetime.now(UTC) - timedelta(hours=1), "", [])
+    program = _copy_main(tmp_path / "app")
+    elsewhere = tmp_path / "cron-cwd"
+    elsewhere.mkdir()
+    env = {key: value for key, value in program_env(server).items() if key != "PYTHONPATH"}
+    (tmp_path / "app" / ".env").write_text(f"DISCORD_USER_TOKEN={USER_TOKEN}\n")
+    command = [sys.executable, str(program), "--channel", CHANNEL_ID, "--output", "o", "--no-input"]
+    found = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert found.returncode == 0, found.stderr
+    (tmp_path / "app" / ".env").write_text("DISCORD_USER_TOKEN=revoked\nMAX_RETRIES=2\n")
+    refused = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 3
+    assert (
+        refused.stderr
+        == f"error: Discord rejected the token from DISCORD_USER_TOKEN in {tmp_path / 'app' / '.env'} (401 Unauthorized): check it, or get a new one; {RISK_ADVICE}\n"
+    )
+    (tmp_path / "app" / ".env").write_text(f"DISCORD_USER_TOKEN={USER_TOKEN}\nMAX_RETRIES=many\n")
+    broken = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert broken.returncode == 2
+    assert f"MAX_RETRIES='many' is not a int number (MAX_RETRIES in {tmp_path / 'app' / '.env'})" in broken.stderr
+    (tmp_path / "app" / ".env").unlink()
+    missing = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert (
+        missing.returncode == 2 and str(elsewhere / ".env") in missing.stderr and str(tmp_path / "app" / ".env") in missing.stderr
+    )
+
+
+def test_env_file_flag_names_the_file_to_read(server: FakeDiscord, tmp_path: Path) -> None:
+    setup_server(server)
+    (tmp_path / "cwd.env").write_text(f"DISCORD_USER_TOKEN={USER_TOKEN}\nDEFAULT_OUTPUT_DIR=from-flag-file\n")
+    (tmp_path / ".env").write_text("DISCORD_USER_TOKEN=wrong\n")
+    env = program_env(server)
+    result = run_main(["--env-file", "cwd.env", "--channel", CHANNEL_ID, "--no-input"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "from-flag-file").is_dir()
+    absent = run_main(["--env-file", "nope.env", "--channel", CHANNEL_ID, "--no-input"], env, tmp_path)
+    assert absent.returncode == 2 and absent.stderr == "error: --env-file nope.env: no such file\n"
+
+
+def test_channels_whose_names_differ_in_case_get_their_own_folders(server: FakeDiscord, tmp_path: Path) -> None:
+    setup_server(server)
+    for channel_id, name in (("1100000000000000020", "Charts"), ("1100000000000000021", "charts")):
+        server.add_channel(channel_id, name, "1100000000000000001")
+        MessageFactory(server, channel_id).message(datetime.now(UTC) - timedelta(hours=1), "", [])
+    env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
+    result = run_main(["--channel", "1100000000000000020,1100000000000000021", "--output", "o", "--no-input"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["Charts_1100000000000000020", "charts_1100000000000000021"]
+
+
+def test_every_saved_path_stays_under_250_characters(server: FakeDiscord, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    long_name = "very-long-chart-name-" * 8 + ".png"
+    posted = datetime.now(UTC) - timedelta(hours=1)
+    factory.message(posted, "", [factory.attachment(long_name, make_picture(1)), factory.attachment(long_name, make_picture(2))])
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    result = run_main(
+        ["--channel", CHANNEL_ID, "--output", str(deep), "--days", "1"],
+        program_env(server, DISCORD_USER_TOKEN=USER_TOKEN),
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    saved = sorted(_files(deep))
+    assert len(saved) == 2 and all(len(str(deep / name)) < 250 for name in saved), saved
+    assert all(name.endswith(".png") and name[:20] == f"{posted:%Y-%m-%d_%H-%M-%S}_" for name in saved)

@@ -100,7 +100,7 @@ def test_watch_saves_new_pictures_then_sigterm_saves_progress_and_exits_0(server
     assert not list((tmp_path / "o").glob("*.part")) and len(_pictures(tmp_path / "o")) == 2
     assert (tmp_path / "o" / STATE_FILE_NAME).is_file()
     again = run_main(["--channel", CHANNEL_ID, "--output", "o"], env, tmp_path)
-    assert again.returncode == 0 and "Downloaded:        1 " in again.stdout
+    assert again.returncode == 0 and "Saved:             1 " in again.stdout
     assert server.state.violations == 0
 
 

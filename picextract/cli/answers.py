@@ -1,4 +1,4 @@
-"""Pure parsing of what the user types or passes as flags: days, dates, the token, the window."""
+"""Pure parsing of what the user types or passes as flags: days, dates, the token, paths, the window."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from datetime import time as clock_time
+from pathlib import Path
 
 
 def parse_days(text: str) -> float:
@@ -52,3 +53,39 @@ def window(days: float | None, since: datetime | None, until: datetime | None, n
     if start >= end:
         raise ValueError("the window is empty: --since must be before --until")
     return start, until
+
+
+def token_variable(environ: Mapping[str, str]) -> str | None:
+    """The variable the token is taken from (the bot token wins), or None."""
+    for name in ("DISCORD_BOT_TOKEN", "DISCORD_USER_TOKEN"):
+        if environ.get(name, "").strip():
+            return name
+    return None
+
+
+def _unquote(text: str) -> str:
+    value = text.strip()
+    while len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1].strip()
+    return value
+
+
+def token_candidates(text: str) -> list[str]:
+    """The Authorization values to try for a pasted token: as is (user), then with `Bot ` (bot).
+
+    A token pasted with its `Bot ` prefix, or with quotes around it, is understood too.
+    """
+    token = _unquote(text)
+    if token[:4].lower() == "bot ":
+        return [f"Bot {token[4:].strip()}"]
+    if not token or any(character.isspace() for character in token):
+        raise ValueError("a token is one word without spaces (copy it again)")
+    return [token, f"Bot {token}"]
+
+
+def parse_output_path(text: str) -> Path:
+    """A typed folder: surrounding quotes and spaces dropped, `~` expanded."""
+    value = _unquote(text)
+    if not value:
+        raise ValueError("a folder name is needed")
+    return Path(value).expanduser()

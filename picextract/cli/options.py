@@ -10,7 +10,9 @@ from config import Settings
 from picextract.cli.answers import parse_days, parse_when
 from picextract.errors import UsageError
 from picextract.pictures.filenames import resolve_timezone
+from picextract.pictures.filters import MessageFilter, parse_filter
 from picextract.pictures.refs import DEFAULT_KINDS, parse_kinds
+from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate, parse_template
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class FlagValues:
     until: datetime | None
     workers: int
     kinds: frozenset[str]
+    message_filter: MessageFilter = MessageFilter()
+    name_template: NameTemplate = DEFAULT_NAME_TEMPLATE
 
 
 def _kinds(include: str | None, only: str | None) -> frozenset[str]:
@@ -61,4 +65,10 @@ def check_flags(args: argparse.Namespace, settings: Settings) -> FlagValues:
     workers = args.workers if args.workers is not None else settings.MAX_WORKERS
     if workers < 1:
         raise UsageError("--workers must be at least 1")
-    return FlagValues(tz, days, since, until, workers, _kinds(args.include, args.only))
+    kinds = _kinds(args.include, args.only)
+    try:
+        message_filter = parse_filter(args.author, args.from_who, args.contains)
+        name_template = parse_template(args.name) if args.name is not None else DEFAULT_NAME_TEMPLATE
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    return FlagValues(tz, days, since, until, workers, kinds, message_filter, name_template)

@@ -56,6 +56,19 @@ class ChannelInfo:
         return f"{parent}{self.name}{where}"
 
 
+@dataclass(frozen=True)
+class Reachable:
+    """A channel of a guild the token is in, and whether the token may read it."""
+
+    channel: ChannelInfo
+    readable: bool
+
+    @property
+    def kind(self) -> str:
+        """text, announcement or forum."""
+        return TEXT_CHANNEL_TYPES.get(self.channel.type, "other")
+
+
 class AmbiguousChannelError(UsageError):
     """A name matched several channels; the caller must choose."""
 
@@ -80,17 +93,25 @@ def _name_list(names: Sequence[str]) -> str:
     return f"{text}, …" if len(shown) > 40 else text
 
 
-def output_folder(template: Path, channel: ChannelInfo, several: bool) -> Path:
+def folder_name(channel: ChannelInfo, others: Sequence[ChannelInfo] = ()) -> str:
+    """The channel's folder name; the ID is added when another channel's name differs only in case
+    (`Charts` and `CHARTS` would share one folder on Windows and macOS)."""
+    name = sanitize_filename(channel.name)
+    clash = any(other.id != channel.id and sanitize_filename(other.name).casefold() == name.casefold() for other in others)
+    return f"{name}_{channel.id}" if clash else name
+
+
+def output_folder(template: Path, channel: ChannelInfo, several: bool, others: Sequence[ChannelInfo] = ()) -> Path:
     """The folder for one channel: `{guild}`/`{channel}` filled in; with several channels and no
-    placeholder, one subfolder per channel."""
+    placeholder, one subfolder per channel (`others`: the run's other channels, to keep names apart)."""
     text = str(template)
     if "{guild}" in text or "{channel}" in text:
         return Path(
             text.replace("{guild}", sanitize_filename(channel.guild_name or channel.guild_id or "dm")).replace(
-                "{channel}", sanitize_filename(channel.name)
+                "{channel}", folder_name(channel, others)
             )
         )
-    return template / sanitize_filename(channel.name) if several else template
+    return template / folder_name(channel, others) if several else template
 
 
 def thread_last_active(thread: dict[str, Any]) -> datetime:
@@ -105,6 +126,7 @@ class ChannelResolver:
         self.client = client
         self.reporter = notes
         self._guild_cache: dict[str, list[ChannelInfo]] = {}
+        self._guilds: list[dict[str, Any]] | None = None
 
     def resolve_channel(
         self,
@@ -116,10 +138,13 @@ class ChannelResolver:
         channel = channel.strip()
         if channel.isdigit():
             found = self.client.get_channel(channel)
+            guild_id = found.get("guild_id")
+            known = {str(g["id"]): str(g.get("name")) for g in self._guilds or []}
             return ChannelInfo(
                 id=str(found["id"]),
                 name=str(found.get("name") or channel),
-                guild_id=found.get("guild_id"),
+                guild_id=guild_id,
+                guild_name=known.get(str(guild_id)) if guild_id else None,
                 type=int(found.get("type", 0)),
             )
         candidates = _match_by_name(self._guild_channels(guild), channel.removeprefix("#").strip(), lambda c: c.name)
@@ -132,23 +157,60 @@ class ChannelResolver:
             raise AmbiguousChannelError(candidates)
         return choose(candidates)
 
+    def guilds(self) -> list[dict[str, Any]]:
+        """Every guild the token is in (asked once)."""
+        if self._guilds is None:
+            self._guilds = self.client.list_guilds()
+        return self._guilds
+
+    def matching_guilds(self, guild: str) -> list[dict[str, Any]]:
+        """The guild with this ID, else the guild(s) with this name (exact, else case-insensitive)."""
+        wanted = guild.strip()
+        guilds = self.guilds()
+        by_id = [g for g in guilds if str(g.get("id")) == wanted]
+        matched = by_id or _match_by_name(guilds, wanted, lambda g: str(g.get("name", "")))
+        if not matched:
+            raise NotFoundError(f"no server named {guild!r}; your servers: {_name_list([g.get('name', '') for g in guilds])}")
+        return matched
+
     def _guild_channels(self, guild: str | None) -> list[ChannelInfo]:
-        """The text-like channels of the guild(s) with this name (exact, else case-insensitive)."""
+        """The text-like channels of the guild with this ID or name."""
         if not guild:
             raise NotFoundError("a channel name needs its server too (--guild)")
         cache = self._guild_cache
         if guild not in cache:
-            guilds = self.client.list_guilds()
-            matched = _match_by_name(guilds, guild.strip(), lambda g: str(g.get("name", "")))
-            if not matched:
-                raise NotFoundError(f"no server named {guild!r}; your servers: {_name_list([g.get('name', '') for g in guilds])}")
             cache[guild] = [
                 ChannelInfo(str(c["id"]), str(c.get("name")), str(g["id"]), str(g.get("name")), int(c.get("type", 0)))
-                for g in matched
+                for g in self.matching_guilds(guild)
                 for c in self.client.list_guild_channels(str(g["id"]))
                 if c.get("type") in TEXT_CHANNEL_TYPES
             ]
         return cache[guild]
+
+    def reachable(self, guild: str | None = None) -> list[Reachable]:
+        """The text, announcement and forum channels of every guild (or the one named), each probed for access."""
+        found: list[Reachable] = []
+        for g in self.matching_guilds(guild) if guild else self.guilds():
+            guild_id, guild_name = str(g["id"]), str(g.get("name"))
+            try:
+                channels = self.client.list_guild_channels(guild_id)
+            except (AccessError, NotFoundError) as problem:
+                self.reporter.note(f"cannot list the channels of {guild_name}: {problem}")
+                continue
+            for c in sorted(channels, key=lambda c: (int(c.get("position") or 0), int(c["id"]))):
+                if c.get("type") not in ALL_CHANNELS_TYPES:
+                    continue
+                info = ChannelInfo(str(c["id"]), str(c.get("name")), guild_id, guild_name, int(c.get("type", 0)))
+                found.append(Reachable(info, self.readable(info.id)))
+        return found
+
+    def readable(self, channel_id: str) -> bool:
+        """Whether the token may open the channel (a listed channel may still answer 403, discord-api.md §6)."""
+        try:
+            self.client.get_channel(channel_id)
+        except (AccessError, NotFoundError):
+            return False
+        return True
 
     def resolve_channels(
         self,
@@ -175,10 +237,16 @@ class ChannelResolver:
         if not parts:
             raise NotFoundError("no channel given")
         resolved = [self.resolve_channel(part, guild, choose) for part in parts]
-        if need_guild_names and any(channel.guild_id and not channel.guild_name for channel in resolved):
-            names = {str(g["id"]): str(g.get("name")) for g in self.client.list_guilds()}
-            resolved = [replace(c, guild_name=c.guild_name or names.get(c.guild_id or "")) for c in resolved]
+        if need_guild_names:
+            resolved = self.name_guilds(resolved)
         return list({channel.id: channel for channel in resolved}.values())
+
+    def name_guilds(self, channels: list[ChannelInfo]) -> list[ChannelInfo]:
+        """The channels with their guild's name filled in (one request for the guild list, if any is missing)."""
+        if not any(channel.guild_id and not channel.guild_name for channel in channels):
+            return channels
+        names = {str(g["id"]): str(g.get("name")) for g in self.guilds()}
+        return [replace(c, guild_name=c.guild_name or names.get(c.guild_id or "")) for c in channels]
 
     def thread_sources(self, channel: ChannelInfo, since: datetime) -> list[ChannelInfo]:
         """The channel's threads active since `since`, de-duplicated (discord-api.md §6)."""

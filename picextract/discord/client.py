@@ -240,7 +240,8 @@ class DiscordClient:
 
     def iter_messages(self, channel_id: str, after_snowflake: int, before_snowflake: int | None) -> Iterator[dict[str, Any]]:
         """Messages with after < id < before, oldest first, paged forward with `after`."""
-        cursor = after_snowflake
+        # A window from the Discord epoch on gives after = -1, which Discord refuses as "not snowflake" (400/50035).
+        cursor = max(after_snowflake, 0)
         while True:
             page = self.api(
                 f"/channels/{channel_id}/messages",

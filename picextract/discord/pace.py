@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from config import Settings
-from picextract.discord.errors import AccessError, AuthError
+from picextract.discord.errors import AccessError, AuthError, DiscordError
 
 JITTER = 0.30  # each pause is RATE_LIMIT_DELAY x (1 +/- 0.30): no machine-regular rhythm
 GUILD_ROUTE_PREFIXES = ("/guilds/", "/channels/")  # a server's channels, threads and messages
@@ -27,8 +27,17 @@ RISK_ADVICE = (
 )
 
 
-class AccountAtRiskError(AuthError):
-    """A user token was refused: the run stops before Discord sees more refused requests."""
+class AccountAtRiskError(DiscordError):
+    """A user token was refused again: the run stops before Discord sees more refused requests."""
+
+
+class RefusedAtRiskError(AccountAtRiskError, AuthError):
+    """A user token got a 401: the run stops at once."""
+
+
+def at_risk_suffix(problem: Exception) -> str:
+    """`; the account may be at risk ...` for a user token's 401, else ''."""
+    return f"; {RISK_ADVICE}" if isinstance(problem, RefusedAtRiskError) else ""
 
 
 class Answer(Protocol):
@@ -84,7 +93,7 @@ class UserPace(BotPace):
         self._next_at = float("-inf")
         self._refused_paths: set[str] = set()
         self._guild_refusals = 0
-        self._stopped: str | None = None
+        self._stopped: AccountAtRiskError | None = None
 
     def send(self, path: str, request: Callable[[], A]) -> A:
         """Wait our turn and the pause, send one request, and react to a refusal."""
@@ -104,23 +113,27 @@ class UserPace(BotPace):
     def _check(self, path: str) -> None:
         """Refuse locally what Discord would refuse again: nothing after a stop, never a path refused before."""
         if self._stopped is not None:
-            raise AccountAtRiskError(self._stopped)
+            raise type(self._stopped)(str(self._stopped))
         if path in self._refused_paths:
             raise AccessError(f"no access to {path}: Discord refused it before, and a user token does not ask twice")
 
     def _refusal(self, path: str, status: int) -> None:
         """401: stop now. 403: remember the path; the second on a server's routes stops the run."""
         if status == 401:
-            self._stopped = f"Discord rejected the token (401 Unauthorized); stopped at the first refusal: {RISK_ADVICE}"
-            raise AccountAtRiskError(self._stopped)
+            self._stopped = RefusedAtRiskError(
+                f"Discord rejected the token (401 Unauthorized); stopped at the first refusal: {RISK_ADVICE}"
+            )
+            raise self._stopped
         if status != 403:
             return
         self._refused_paths.add(path)
         if is_guild_route(path):
             self._guild_refusals += 1
             if self._guild_refusals >= 2:
-                self._stopped = f"Discord refused a second request on this server (403 on {path}); stopped: {RISK_ADVICE}"
-                raise AccountAtRiskError(self._stopped)
+                self._stopped = AccountAtRiskError(
+                    f"Discord refused a second request on this server (403 on {path}); stopped: {RISK_ADVICE}"
+                )
+                raise self._stopped
 
 
 def pace_for(

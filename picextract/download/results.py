@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from picextract.pictures.filters import Author
 from picextract.pictures.refs import PictureRef
 
 
@@ -38,6 +39,9 @@ class Summary:
     elapsed_seconds: float = 0.0
     interrupted: bool = False
     failures: list[SaveResult] = field(default_factory=list)
+    filters_on: bool = False
+    left_out: int = 0  # pictures of messages the filters left out
+    authors_seen: dict[str, Author] = field(default_factory=dict)  # id -> author, for the --author check
 
     def add(self, result: SaveResult) -> None:
         """Count one finished picture."""

@@ -20,8 +20,10 @@ from picextract.discord.errors import DiscordError
 from picextract.download.paging import prefetched
 from picextract.download.results import Reporter, SaveResult, Summary
 from picextract.download.saving import PictureSaver
-from picextract.pictures.filenames import build_filename, picture_name, with_suffix
+from picextract.pictures.filenames import fit_name, max_name_chars, path_chars, with_suffix
+from picextract.pictures.filters import FilterGate, MessageFilter
 from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, normalize_url
+from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate, render_name
 from picextract.store.state import IndexWriter, StateStore
 
 PREFETCH_MESSAGES = 200  # two pages: the next request is under way while this page is planned
@@ -31,6 +33,13 @@ INTENT_HELP = (
     "'Message Content Intent' in the Discord Developer Portal (your application -> Bot -> "
     "Privileged Gateway Intents), then run again"
 )
+
+
+def resume_point(coverages: list[tuple[int, int] | None], after: int) -> tuple[int, tuple[int, int] | None]:
+    """Where paging starts: the end of the recorded coverage that holds `after` and reaches furthest."""
+    usable = [coverage for coverage in coverages if coverage is not None and coverage[0] <= after < coverage[1]]
+    best = max(usable, key=lambda coverage: coverage[1], default=None)
+    return (best[1] if best else after), best
 
 
 class MissingIntentError(DiscordError):
@@ -53,6 +62,8 @@ class RunOptions:
     kinds: frozenset[str]
     threads: bool
     dry_run: bool
+    message_filter: MessageFilter = MessageFilter()
+    name_template: NameTemplate = DEFAULT_NAME_TEMPLATE
 
 
 class _NoIndex:
@@ -102,6 +113,7 @@ class DownloadRun:
         self.api_calls_at_start = client.api_calls
         self.intent = IntentCheck(client.is_bot)
         self.channel_names: dict[str, str] = {}
+        self.sources: dict[str, ChannelInfo] = {}
         self.reserved: dict[str, str] = {}
         self.pending: set[Future[SaveResult]] = set()
         if not options.dry_run:
@@ -109,6 +121,8 @@ class DownloadRun:
             self.remove_stale_parts()
         self.state = StateStore(options.output_dir, read_only=options.dry_run)
         self.index: IndexWriter | _NoIndex = _NoIndex() if options.dry_run else IndexWriter(options.output_dir)
+        self.gate = FilterGate(options.message_filter, self.state.authors())
+        self.summary.filters_on = options.message_filter.active
         self.saver = PictureSaver(client, options.output_dir, self.cancel, self.extract)
         self.executor = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="download")
 
@@ -123,6 +137,32 @@ class DownloadRun:
             part.unlink(missing_ok=True)
 
     # --- planning (main thread only) ------------------------------------------------------
+
+    def admit(self, message: dict[str, Any], pictures: list[PictureRef] | None = None) -> list[PictureRef]:
+        """The pictures of a message that pass the filters; those left out are counted."""
+        pictures = self.extract(message) if pictures is None else pictures
+        verdict = self.gate.see(message)
+        if verdict is False:
+            self.summary.left_out += len(pictures)
+        return pictures if verdict else []
+
+    def release_held(self) -> None:
+        """Decide on the messages whose author matched only ignoring case, now the source's authors are known."""
+        for message, keep in self.gate.release():
+            pictures = self.extract(message)
+            if not keep:
+                self.summary.left_out += len(pictures)
+                continue
+            for ref in pictures:
+                self.handle(ref)
+
+    def name_of(self, ref: PictureRef) -> str:
+        """The picture's file name under the run's `--name` template."""
+        source = self.sources.get(ref.channel_id)
+        if source is None:
+            return render_name(self.options.name_template, ref, self.options.tz, ref.channel_id)
+        channel = f"{source.parent_name}-{source.name}" if source.parent_name else source.name
+        return render_name(self.options.name_template, ref, self.options.tz, channel, source.guild_name or source.guild_id or "")
 
     def _recognise(self, ref: PictureRef, name: str) -> SaveResult | None:
         """A file already there under `name`: ours when its size fits (a folder saved before the state file)."""
@@ -144,8 +184,9 @@ class DownloadRun:
                 return SaveResult(ref, recorded.filename, "skipped", recorded.size_bytes)
             self.reserved[recorded.filename.casefold()] = ref.identity
             return recorded.filename
-        base = build_filename(ref.posted_at, picture_name(ref), self.options.tz)
-        for name in (base, with_suffix(base, ref.suffix_id), with_suffix(base, f"{ref.suffix_id}_{ref.message_id}")):
+        fit = max_name_chars(path_chars(str(self.options.output_dir.absolute())))  # full path under 250 characters
+        base = fit_name(self.name_of(ref), fit)
+        for name in (base, with_suffix(base, ref.suffix_id, fit), with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", fit)):
             owner = self.state.owner_of(name) or self.reserved.get(name.casefold())
             if owner == ref.identity:
                 return name
@@ -228,7 +269,7 @@ class DownloadRun:
             retried = [ref for ref in self.extract(message) if ref.identity == identity] if message else []
             if not retried and not self.options.dry_run:
                 self.state.clear_failure(identity)  # the message or picture is gone
-            for ref in retried:
+            for ref in self.admit(message, retried) if message and retried else []:
                 self.handle(ref)
 
     def process_source(self, source: ChannelInfo, since: datetime, until: datetime | None) -> None:
@@ -236,22 +277,29 @@ class DownloadRun:
         after = datetime_to_snowflake(since) - 1
         before = datetime_to_snowflake(until) if until is not None else None
         self.channel_names[source.id] = source.label
-        key = f"{source.id}|{','.join(sorted(self.options.kinds))}"
-        coverage = self.state.coverage(key)
-        start = coverage[1] if coverage and coverage[0] <= after < coverage[1] else after
+        self.sources[source.id] = source
+        unfiltered_key = f"{source.id}|{','.join(sorted(self.options.kinds))}"
+        filter_key = self.options.message_filter.key
+        # Progress is kept per filter set, so a filter never hides pictures from a later run;
+        # what an unfiltered run read, every filter has read too.
+        key = f"{unfiltered_key}|{filter_key}" if filter_key else unfiltered_key
+        start, coverage = resume_point([self.state.coverage(k) for k in {key, unfiltered_key}], after)
         self._retry_failures(source, after, before)
         last_id = start
         for message in prefetched(self.client.iter_messages(source.id, start, before), PREFETCH_MESSAGES, self.cancel):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
             self.intent.see(message)
-            for ref in self.extract(message):
+            for ref in self.admit(message):
                 self.handle(ref)
             last_id = int(message["id"])
+        self.release_held()
         self.drain(keep=0)
         self.intent.finish()
+        self.summary.authors_seen.update(self.gate.authors)
+        self.state.record_authors(list(self.gate.authors.values()))
         if not self.options.dry_run:
-            self.state.set_coverage(key, coverage[0] if start != after and coverage else after, last_id)
+            self.state.set_coverage(key, coverage[0] if coverage else after, last_id)
 
     def interrupt(self) -> None:
         """Ctrl-C: stop paging and downloads; finished pictures are recorded, `.part` files go."""

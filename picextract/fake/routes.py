@@ -1,11 +1,15 @@
-"""The fake server's API routes: what Discord answers for each path we call."""
+"""The fake server's API routes: one table from path pattern to handler, each answering as Discord does."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from picextract.fake import objects
 from picextract.fake.server import ERRORS, invalid_form_body
 
 if TYPE_CHECKING:
@@ -13,6 +17,21 @@ if TYPE_CHECKING:
 
 Reply = tuple[int, Any]
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")
+NOT_FOUND: Reply = (404, {"message": "404: Not Found", "code": 0})
+ONLY_BOTS: Reply = (403, {"message": "Only bots can use this endpoint", "code": 20002})
+UNKNOWN_MESSAGE: Reply = (404, {"message": "Unknown Message", "code": 10008})
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One authorised GET: the ids in its path, its query and the kind of token (`user` or `bot`)."""
+
+    ids: tuple[str, ...]
+    query: dict[str, str]
+    token_kind: str
+
+
+Handler = Callable[["FakeDiscord", ApiRequest], Reply]
 
 
 def _authorized(fake: FakeDiscord, authorization: str | None) -> str | None:
@@ -50,6 +69,13 @@ def _channel(fake: FakeDiscord, channel_id: str) -> dict[str, Any] | Reply:
     return channel
 
 
+def _guild(fake: FakeDiscord, guild_id: str) -> dict[str, Any] | Reply:
+    if not _SNOWFLAKE.match(guild_id):
+        return 400, invalid_form_body("guild_id", guild_id)
+    guild = fake.state.guilds.get(guild_id)
+    return guild if guild is not None else (404, ERRORS["unknown_guild"])
+
+
 def page_messages(messages: list[dict[str, Any]], query: dict[str, str], limit: int) -> list[dict[str, Any]]:
     """Discord's paging: only one of around/before/after; the page is always newest first."""
     ids = [int(m["id"]) for m in messages]  # ascending
@@ -71,72 +97,117 @@ def page_messages(messages: list[dict[str, Any]], query: dict[str, str], limit: 
     return list(reversed(chosen))
 
 
-def route_api(fake: FakeDiscord, path: str, query: dict[str, str], authorization: str | None) -> Reply:
-    """Answer one GET on the API."""
-    token_kind = _authorized(fake, authorization)
-    if token_kind is None:
-        return 401, ERRORS[401]
-    parts = path.strip("/").split("/")
-    if parts == ["users", "@me"]:
-        return 200, {"id": "80351110224678912", "username": "picfan", "discriminator": "0", "bot": token_kind == "bot"}
-    if parts == ["users", "@me", "guilds"]:
-        limit = _limit(query, 200, 200)
-        if isinstance(limit, tuple):
-            return limit
-        after = int(query.get("after", "0"))
-        guilds = sorted(fake.state.guilds.values(), key=lambda g: int(g["id"]))
-        return 200, [g for g in guilds if int(g["id"]) > after][:limit]
-    if len(parts) == 3 and parts[0] == "guilds" and parts[2] == "channels":
-        if not _SNOWFLAKE.match(parts[1]):
-            return 400, invalid_form_body("guild_id", parts[1])
-        if parts[1] not in fake.state.guilds:
-            return 404, ERRORS["unknown_guild"]
-        return 200, [c for c in fake.state.channels.values() if c.get("guild_id") == parts[1]]
-    if len(parts) == 2 and parts[0] == "channels":
-        found = _channel(fake, parts[1])
-        return found if isinstance(found, tuple) else (200, found)
-    if parts[:1] == ["channels"] and parts[2:] == ["threads", "search"]:
-        return _thread_search(fake, parts[1], query)
-    if parts[:1] == ["channels"] and parts[2:] == ["threads", "archived", "public"]:
-        found = _channel(fake, parts[1])
-        if isinstance(found, tuple):
-            return found
-        return _archived_threads(fake, parts[1], query)
-    if len(parts) == 4 and parts[0] == "guilds" and parts[2:] == ["threads", "active"]:
-        if token_kind != "bot":
-            return 403, {"message": "Only bots can use this endpoint", "code": 20002}
-        threads = [
-            c
-            for c in fake.state.channels.values()
-            if c.get("guild_id") == parts[1] and "thread_metadata" in c and not c["thread_metadata"]["archived"]
-        ]
-        return 200, {"threads": threads, "members": []}
-    if len(parts) == 3 and parts[0] == "channels" and parts[2] == "messages":
-        found = _channel(fake, parts[1])
-        if isinstance(found, tuple):
-            return found
-        limit = _limit(query, 50, 100)
-        if isinstance(limit, tuple):
-            return limit
-        cursors = [key for key in ("around", "before", "after") if key in query]
-        for key in cursors:
-            if not _SNOWFLAKE.match(query[key]):
-                return 400, invalid_form_body(key, query[key])
-        page = page_messages(fake.state.messages.get(parts[1], []), query, limit)
-        if token_kind == "bot" and not fake.state.bot_message_content_intent:
-            # Without the MESSAGE_CONTENT intent bots get these fields empty (discord-api.md §1).
-            page = [{**m, "content": "", "attachments": [], "embeds": [], "components": []} for m in page]
-        return 200, page
-    return 404, {"message": "404: Not Found", "code": 0}
+def served_message(fake: FakeDiscord, message: dict[str, Any], token_kind: str) -> dict[str, Any]:
+    """A stored message as the API sends it to this kind of token."""
+    channel = fake.state.channels.get(message["channel_id"], {})
+    full = objects.complete_message(message, channel.get("guild_id"), fake.picture_size)
+    if token_kind == "bot" and not fake.state.bot_message_content_intent:
+        return objects.without_content(full)
+    return full
+
+
+def served_channel(fake: FakeDiscord, channel: dict[str, Any]) -> dict[str, Any]:
+    """A stored channel or thread as the API sends it, `last_message_id` its newest message."""
+    messages = fake.state.messages.get(channel["id"])
+    found = {"last_message_id": messages[-1]["id"]} if messages else {}
+    if "thread_metadata" in channel:
+        count = len(messages or [])
+        found |= {"message_count": count, "total_message_sent": count}
+    return objects.complete_channel(found | channel)
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+
+def _me(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    return 200, objects.me_user(request.token_kind == "bot")
+
+
+def _application(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    """Bots only: a user token gets 401 here (DOCS resources/application.mdx §Get Current Application)."""
+    return (200, objects.application()) if request.token_kind == "bot" else (401, ERRORS[401])
+
+
+def _my_guilds(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    """`before`/`after`/`limit` (1-200, default 200), ascending ids (DOCS resources/user.mdx)."""
+    limit = _limit(request.query, 200, 200)
+    if isinstance(limit, tuple):
+        return limit
+    guilds = sorted(fake.state.guilds.values(), key=lambda g: int(g["id"]))
+    if "after" in request.query:
+        guilds = [g for g in guilds if int(g["id"]) > int(request.query["after"])][:limit]
+    elif "before" in request.query:
+        guilds = [g for g in guilds if int(g["id"]) < int(request.query["before"])][-limit:]
+    return 200, [objects.partial_guild(g) for g in guilds[:limit]]
+
+
+def _guild_info(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    found = _guild(fake, request.ids[0])
+    return found if isinstance(found, tuple) else (200, objects.full_guild(found))
+
+
+def _guild_channels(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    """Every channel of the guild, readable or not, and never its threads (DOCS resources/guild.mdx)."""
+    found = _guild(fake, request.ids[0])
+    if isinstance(found, tuple):
+        return found
+    channels = [c for c in fake.state.channels.values() if c.get("guild_id") == found["id"] and "thread_metadata" not in c]
+    return 200, [served_channel(fake, c) for c in channels]
+
+
+def _active_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    if request.token_kind != "bot":
+        return ONLY_BOTS
+    found = _guild(fake, request.ids[0])
+    if isinstance(found, tuple):
+        return found
+    threads = [
+        served_channel(fake, c)
+        for c in fake.state.channels.values()
+        if c.get("guild_id") == found["id"] and "thread_metadata" in c and not c["thread_metadata"]["archived"]
+    ]
+    return 200, {"threads": threads, "members": [], "has_more": False}
+
+
+def _channel_info(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    found = _channel(fake, request.ids[0])
+    return found if isinstance(found, tuple) else (200, served_channel(fake, found))
+
+
+def _messages(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    found = _channel(fake, request.ids[0])
+    if isinstance(found, tuple):
+        return found
+    limit = _limit(request.query, 50, 100)
+    if isinstance(limit, tuple):
+        return limit
+    for key in ("around", "before", "after"):
+        if key in request.query and not _SNOWFLAKE.match(request.query[key]):
+            return 400, invalid_form_body(key, request.query[key])
+    page = page_messages(fake.state.messages.get(found["id"], []), request.query, limit)
+    return 200, [served_message(fake, m, request.token_kind) for m in page]
+
+
+def _one_message(fake: FakeDiscord, request: ApiRequest) -> Reply:
+    """Bots only (UDOC resources/message.mdx §Get Message: user accounts use `around`)."""
+    found = _channel(fake, request.ids[0])
+    if isinstance(found, tuple):
+        return found
+    if request.token_kind != "bot":
+        return ONLY_BOTS
+    for message in fake.state.messages.get(found["id"], []):
+        if message["id"] == request.ids[1]:
+            return 200, served_message(fake, message, request.token_kind)
+    return UNKNOWN_MESSAGE
 
 
 def _threads_of(fake: FakeDiscord, parent_id: str) -> list[dict[str, Any]]:
     return [c for c in fake.state.channels.values() if c.get("parent_id") == parent_id and "thread_metadata" in c]
 
 
-def _thread_search(fake: FakeDiscord, parent_id: str, query: dict[str, str]) -> Reply:
+def _thread_search(fake: FakeDiscord, request: ApiRequest) -> Reply:
     """`GET /channels/{id}/threads/search` as UDOC describes it: offset paging, `has_more`, 202."""
-    found = _channel(fake, parent_id)
+    found = _channel(fake, request.ids[0])
     if isinstance(found, tuple):
         return found
     if fake.state.search_not_ready_answers > 0:
@@ -145,30 +216,66 @@ def _thread_search(fake: FakeDiscord, parent_id: str, query: dict[str, str]) -> 
             "message": "Index not yet available. Try again later",
             "code": 110000,
             "documents_indexed": 0,
-            "retry_after": 0.05,
+            "retry_after": fake.state.search_retry_after_seconds,
         }
-    limit = _limit(query, 25, 25)
+    limit = _limit(request.query, 25, 25)
     if isinstance(limit, tuple):
         return limit
-    offset = int(query.get("offset", "0"))
-    threads = sorted(_threads_of(fake, parent_id), key=lambda t: int(t["last_message_id"]), reverse=True)
-    chunk = threads[offset : offset + limit]
+    offset = int(request.query.get("offset", "0"))
+    threads = sorted(_threads_of(fake, found["id"]), key=lambda t: int(t["last_message_id"]), reverse=True)
+    if request.query.get("archived") in ("true", "false"):
+        threads = [t for t in threads if t["thread_metadata"]["archived"] == (request.query["archived"] == "true")]
+    chunk = [served_channel(fake, t) for t in threads[offset : offset + limit]]
     return 200, {"threads": chunk, "members": [], "has_more": offset + limit < len(threads), "total_results": len(threads)}
 
 
-def _archived_threads(fake: FakeDiscord, parent_id: str, query: dict[str, str]) -> Reply:
+def _archived_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
     """`GET /channels/{id}/threads/archived/public`: newest archive first, `before` an ISO time."""
-    from datetime import datetime
-
-    limit = _limit(query, 50, 100)
+    found = _channel(fake, request.ids[0])
+    if isinstance(found, tuple):
+        return found
+    limit = _limit(request.query, 50, 100)
     if isinstance(limit, tuple):
         return limit
-    archived = [t for t in _threads_of(fake, parent_id) if t["thread_metadata"]["archived"]]
+    archived = [t for t in _threads_of(fake, found["id"]) if t["thread_metadata"]["archived"]]
     archived.sort(key=lambda t: t["thread_metadata"]["archive_timestamp"], reverse=True)
-    if "before" in query:
-        before = datetime.fromisoformat(query["before"])
+    if "before" in request.query:
+        before = datetime.fromisoformat(request.query["before"])
         archived = [t for t in archived if datetime.fromisoformat(t["thread_metadata"]["archive_timestamp"]) < before]
-    return 200, {"threads": archived[:limit], "members": [], "has_more": len(archived) > limit}
+    threads = [served_channel(fake, t) for t in archived[:limit]]
+    return 200, {"threads": threads, "members": [], "has_more": len(archived) > limit}
+
+
+_ID = r"([^/]+)"
+ROUTES: list[tuple[re.Pattern[str], Handler]] = [
+    (re.compile(pattern), handler)
+    for pattern, handler in [
+        ("users/@me", _me),
+        ("(?:oauth2/)?applications/@me", _application),
+        ("users/@me/guilds", _my_guilds),
+        (f"guilds/{_ID}", _guild_info),
+        (f"guilds/{_ID}/channels", _guild_channels),
+        (f"guilds/{_ID}/threads/active", _active_threads),
+        (f"channels/{_ID}", _channel_info),
+        (f"channels/{_ID}/messages", _messages),
+        (f"channels/{_ID}/messages/{_ID}", _one_message),
+        (f"channels/{_ID}/threads/archived/public", _archived_threads),
+        (f"channels/{_ID}/threads/search", _thread_search),
+    ]
+]
+
+
+def route_api(fake: FakeDiscord, path: str, query: dict[str, str], authorization: str | None) -> Reply:
+    """Answer one GET on the API."""
+    token_kind = _authorized(fake, authorization)
+    if token_kind is None:
+        return 401, ERRORS[401]
+    stripped = path.strip("/")
+    for pattern, handler in ROUTES:
+        match = pattern.fullmatch(stripped)
+        if match:
+            return handler(fake, ApiRequest(match.groups(), query, token_kind))
+    return NOT_FOUND
 
 
 def route_post(fake: FakeDiscord, path: str, body: Any, authorization: str | None) -> Reply:
@@ -176,10 +283,11 @@ def route_post(fake: FakeDiscord, path: str, body: Any, authorization: str | Non
     if _authorized(fake, authorization) is None:
         return 401, ERRORS[401]
     if path.strip("/") != "attachments/refresh-urls":
-        return 404, {"message": "404: Not Found", "code": 0}
+        return NOT_FOUND
     refreshed = []
     for url in (body or {}).get("attachment_urls", [])[:50]:
         stored_path = unquote(urlsplit(url).path.split("/cdn/", 1)[-1])
-        if stored_path in fake.state.files:
-            refreshed.append({"original": url, "refreshed": fake.sign(stored_path, fake.now() + 86400)})
+        # A URL Discord does not host comes back unchanged, as the real endpoint answers it.
+        fresh = fake.sign(stored_path, fake.now() + 86400) if stored_path in fake.state.files else url
+        refreshed.append({"original": url, "refreshed": fresh})
     return 200, {"refreshed_urls": refreshed}

@@ -10,6 +10,7 @@ from typing import Any
 
 from PIL import Image
 
+from picextract.fake.captured import add_captured_messages
 from picextract.fake.server import FakeDiscord
 
 DISCORD_EPOCH_MS = 1420070400000
@@ -17,6 +18,7 @@ USER_TOKEN = "fake-user-token-not-real-0123456789"
 BOT_TOKEN = "fake-bot-token-not-real-9876543210"
 GUILD_ID, GUILD_NAME = "1100000000000000001", "数学家炒美股"
 CHANNEL_ID, CHANNEL_NAME = "1100000000000000002", "spx-realtime-aws"
+ANNOUNCEMENTS_ID, FORUM_ID, MEDIA_ID = "1100000000000000003", "1100000000000000004", "1100000000000000005"
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
@@ -38,6 +40,19 @@ def snowflake_at(moment: datetime, sequence: int) -> str:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def user(user_id: str, username: str, global_name: str | None = None, bot: bool = False) -> dict[str, Any]:
+    """An `author` object; pass it as `author=` to `MessageFactory.message`."""
+    author: dict[str, Any] = {"id": user_id, "username": username, "global_name": global_name, "discriminator": "0"}
+    if bot:
+        author["bot"] = True
+    return author
+
+
+def webhook_author(webhook_id: str, name: str) -> dict[str, Any]:
+    """The `author` of a webhook's message (its id is the webhook's); pass `webhook_id=` too."""
+    return {"id": webhook_id, "username": name, "discriminator": "0000", "avatar": None}
 
 
 class MessageFactory:
@@ -121,8 +136,10 @@ def setup_server(server: FakeDiscord) -> MessageFactory:
 
 
 def build_sample_channel(server: FakeDiscord, now: datetime, count: int = 300, seed: int = 7) -> list[ExpectedPicture]:
-    """`count` mixed messages over the last 20 days; returns the pictures of the last 14 days."""
+    """`count` mixed messages over the last 20 days, then the captured real messages (years older);
+    returns the pictures of the last 14 days."""
     factory = setup_server(server)
+    add_captured_messages(server, CHANNEL_ID)
     rng = random.Random(seed)
     expected: list[ExpectedPicture] = []
     start = now - timedelta(days=20)
@@ -165,18 +182,16 @@ def _sample_message(factory: MessageFactory, rng: random.Random, number: int, wh
         image_url = factory.external(f"bot/signal_{number}.png", data)
         thumb_url = factory.external(f"bot/logo_{number}.png", thumb)
         embed = {"type": "rich", "title": "Signal", "image": {"url": image_url}, "thumbnail": {"url": thumb_url}}
-        factory.message(when, "", embeds=[embed])
+        factory.message(when, "", embeds=[embed], author=user("80351110224678999", "spx-signal-bot", bot=True))
         return [(f"signal_{number}.png", data)]
     if kind == 5:  # non-pictures only: a PDF, a video and a gifv embed
         pdf = factory.attachment(f"report_{number}.pdf", b"%PDF-1.4 fake", "application/pdf")
         video = factory.attachment(f"clip_{number}.mp4", b"\x00\x00\x00\x18ftypmp42", "video/mp4")
         gif_still = factory.external(f"tenor/still_{number}.png", make_picture(seed))
-        gifv = {
-            "type": "gifv",
-            "url": "https://tenor.com/x",
-            "thumbnail": {"url": gif_still},
-            "video": {"url": gif_still + ".mp4"},
-        }
+        gif_video = factory.external(
+            f"tenor/still_{number}.png.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(number % 256), "video/mp4"
+        )
+        gifv = {"type": "gifv", "url": "https://tenor.com/x", "thumbnail": {"url": gif_still}, "video": {"url": gif_video}}
         factory.message(when, "no pictures here", [pdf, video], embeds=[gifv])
         return []
     if kind == 6:  # a forward: the snapshot's attachment counts
@@ -243,10 +258,39 @@ def _sample_message(factory: MessageFactory, rng: random.Random, number: int, wh
     return [(f"shot_{number}.{ext}", data)]
 
 
-def start_demo_server() -> tuple[FakeDiscord, dict[str, str]]:
-    """A running fake server with a sample channel, and the environment that points at it."""
-    server = FakeDiscord().start()
-    build_sample_channel(server, datetime.now(timezone.utc), count=120)
+def add_demo_channels(server: FakeDiscord, now: datetime) -> list[ExpectedPicture]:
+    """The rest of the demo guild: announcements, a forum, a media channel and threads with pictures.
+
+    Returns the pictures posted in the threads of the sample channel (a run over it saves them too).
+    """
+    server.add_channel(ANNOUNCEMENTS_ID, "announcements", GUILD_ID, channel_type=5)
+    server.add_channel(FORUM_ID, "chart-forum", GUILD_ID, channel_type=15)
+    server.add_channel(MEDIA_ID, "chart-gallery", GUILD_ID, channel_type=16)
+    MessageFactory(server, ANNOUNCEMENTS_ID).message(now - timedelta(days=2), "Market closed on Friday")
+    expected = []
+    threads = [
+        ("1100000000000000010", "spx-levels", CHANNEL_ID, False),
+        ("1100000000000000011", "old-setups", CHANNEL_ID, True),
+        ("1100000000000000012", "weekly-charts", FORUM_ID, False),
+        ("1100000000000000013", "heatmaps", MEDIA_ID, True),
+    ]
+    for number, (thread_id, name, parent_id, archived) in enumerate(threads):
+        when = now - timedelta(days=3 + number)
+        server.add_thread(thread_id, name, parent_id, archived=archived, archive_timestamp=iso(when + timedelta(days=1)))
+        factory = MessageFactory(server, thread_id)
+        data = make_picture(9000 + number)
+        factory.message(when, f"thread {name}", [factory.attachment(f"{name}.png", data)])
+        if parent_id == CHANNEL_ID:
+            expected.append(ExpectedPicture(f"{stamp(when)}_{name}.png", data))
+    return expected
+
+
+def start_demo_server(port: int = 0) -> tuple[FakeDiscord, dict[str, str]]:
+    """A running fake server with the demo guild, and the environment that points at it."""
+    server = FakeDiscord(port=port).start()
+    now = datetime.now(timezone.utc)
+    build_sample_channel(server, now, count=120)
+    add_demo_channels(server, now)
     env = {
         "DISCORD_API_BASE": server.api_base,
         "DISCORD_USER_TOKEN": USER_TOKEN,

@@ -8,14 +8,15 @@ requests that ignore a rate limit (`violations`), so tests can assert there are 
 from __future__ import annotations
 
 import hashlib
-import json
+import io
+import ssl
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 ERRORS = {  # real bodies, discord-api.md §1
     401: {"message": "401: Unauthorized", "code": 0},
@@ -25,6 +26,7 @@ ERRORS = {  # real bodies, discord-api.md §1
 }
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>blocked</body></html>"
 EXPIRED_TEXT = b"This content is no longer available."
+CDN_PREFIXES = ("/cdn/", "/media/", "/ext/")
 
 
 def invalid_form_body(field_name: str, value: str) -> dict[str, Any]:
@@ -84,18 +86,23 @@ class FakeDiscordState:
     clock_offset_seconds: float = 0.0
     bot_message_content_intent: bool = True
     search_not_ready_answers: int = 0  # threads/search answers 202 "index not ready" this often first
+    search_retry_after_seconds: int = 0  # the 202's `retry_after`: whole seconds (the docs' example says 2)
 
 
 class FakeDiscord:
     """Start with `with FakeDiscord() as server:`; `server.api_base` goes in DISCORD_API_BASE."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, port: int = 0, **settings: Any) -> None:
         self.state = FakeDiscordState(**settings)
         self.lock = threading.RLock()
         self._windows: dict[str, _Window] = defaultdict(_Window)
         self._global_blocked_until = 0.0
         self._ids = 0
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._sizes: dict[str, tuple[int, int] | None] = {}
+        self.tunnel_context: ssl.SSLContext | None = None
+        from picextract.fake.handler import Handler
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.httpd.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -208,6 +215,36 @@ class FakeDiscord:
         """The `proxy_url` twin of a CDN URL (served from the same files)."""
         return cdn_url.replace("/cdn/", "/media/", 1)
 
+    def stored_file(self, path: str) -> StoredFile | None:
+        """The file served at a CDN, media-proxy or external path (`/cdn/...`, `/media/...`, `/ext/...`)."""
+        for prefix in CDN_PREFIXES:
+            if path.startswith(prefix):
+                return self.state.files.get(unquote(path[len(prefix) :]))
+        return None
+
+    def picture_size(self, url: str) -> tuple[int, int] | None:
+        """(width, height) of the picture a URL serves, None when it is not a picture this server hosts."""
+        path = urlsplit(url).path
+        if path not in self._sizes:
+            stored = self.stored_file(path)
+            size = None
+            if stored is not None and stored.content_type.startswith("image/"):
+                from PIL import Image, UnidentifiedImageError
+
+                try:
+                    with Image.open(io.BytesIO(stored.data)) as image:
+                        size = image.size
+                except (UnidentifiedImageError, OSError):
+                    size = None
+            self._sizes[path] = size
+        return self._sizes[path]
+
+    def serve_tls_tunnel(self, certfile: str, keyfile: str) -> None:
+        """Accept HTTPS-proxy CONNECTs and answer inside them with this certificate (for clients fixed on discord.com)."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        self.tunnel_context = context
+
     def next_id(self) -> int:
         with self.lock:
             self._ids += 1
@@ -253,159 +290,34 @@ class FakeDiscord:
             if now < self._global_blocked_until - 0.001 or now < window.blocked_until - 0.001:
                 self.state.violations += 1
                 wait = max(self._global_blocked_until, window.blocked_until) - now
-                return {}, (wait, now < self._global_blocked_until)
+                return self._bucket_headers(bucket, window, now), (wait, now < self._global_blocked_until)
             if self.state.forced_429 and is_api:
                 retry_after, is_global = self.state.forced_429.popleft()
                 if is_global:
                     self._global_blocked_until = now + retry_after
                 else:
                     window.blocked_until = now + retry_after
-                return {}, (retry_after, is_global)
+                return self._bucket_headers(bucket, window, now), (retry_after, is_global)
             if not is_api:
                 return {}, None
             if now >= window.started + self.state.bucket_window_seconds:
                 window.started, window.used = now, 0
+            bucket_headers = self._bucket_headers(bucket, window, now)
             if window.used >= self.state.bucket_limit:
                 self.state.violations += 1
-                return {}, (window.started + self.state.bucket_window_seconds - now, False)
+                return bucket_headers, (window.started + self.state.bucket_window_seconds - now, False)
             window.used += 1
-            reset_after = window.started + self.state.bucket_window_seconds - now
-            remaining = self.state.bucket_limit - window.used
-            if remaining == 0:
+            if window.used == self.state.bucket_limit:
                 window.blocked_until = window.started + self.state.bucket_window_seconds
-            return {
-                "X-RateLimit-Limit": str(self.state.bucket_limit),
-                "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset-After": f"{reset_after + 0.0005:.3f}",
-                "X-RateLimit-Bucket": hashlib.md5(bucket.split(":")[0].encode()).hexdigest()[:12],
-            }, None
+            return self._bucket_headers(bucket, window, now), None
 
-
-def _bucket_of(path: str) -> str:
-    """Discord keys limits by route and major parameter (channel or guild id)."""
-    parts = path.split("/")
-    return f"{'/'.join(parts[:4])}:{path}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out as separate writes: avoid the 40 ms delayed-ACK stall
-
-    def log_message(self, *args: object) -> None:  # keep test output quiet
-        pass
-
-    @property
-    def fake(self) -> FakeDiscord:
-        return self.server.fake  # type: ignore[attr-defined]
-
-    def _send(
-        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None, cut_at: int | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if cut_at is not None:
-            self.wfile.write(body[:cut_at])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        rate = self.fake.state.bytes_per_second
-        if rate:
-            # Pace by schedule, not per chunk, so sleep overhead does not pile up.
-            chunk = 16 * 1024
-            started = time.perf_counter()
-            for offset in range(0, len(body), chunk):
-                self.wfile.write(body[offset : offset + chunk])
-                ahead = started + (offset + chunk) / rate - time.perf_counter()
-                if ahead > 0:
-                    time.sleep(ahead)
-        else:
-            self.wfile.write(body)
-
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json", headers)
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        parts = urlsplit(self.path)
-        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        kind = "api" if parts.path.startswith("/api/") else "cdn"
-        fake = self.fake
-        with fake.lock:
-            fake.state.requests.append(
-                RequestRecord(kind, parts.path, query, time.monotonic(), self.headers.get("Authorization"))
-            )
-        if fake.state.latency_seconds:
-            time.sleep(fake.state.latency_seconds)
-        fault = fake.take_fault(parts.path)
-        if fault == "drop":
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return
-        if fault == "slow":
-            time.sleep(fake.state.slow_seconds)
-        if fault in ("500", "502"):
-            return self._json(int(fault), {"message": "Internal Server Error", "code": 0})
-        if fault == "html":
-            return self._send(200, HTML_PAGE, "text/html; charset=utf-8")
-        headers, limited = fake.rate_limit(_bucket_of(parts.path) if kind == "api" else f"cdn:{parts.path}", kind == "api")
-        if fault == "429" or limited:
-            retry_after, is_global = limited or (0.05, False)
-            if fault == "429":
-                with fake.lock:
-                    fake._windows[f"cdn:{parts.path}"].blocked_until = time.monotonic() + retry_after
-            body = {"message": "You are being rate limited.", "retry_after": round(retry_after + 0.0005, 3), "global": is_global}
-            extra = {"Retry-After": str(max(1, int(retry_after + 0.999))), "X-RateLimit-Scope": "global" if is_global else "user"}
-            if is_global:
-                extra["X-RateLimit-Global"] = "true"
-            return self._json(429, body, extra)
-        if fault in ("403", "404"):
-            return self._json(int(fault), ERRORS["missing_access" if fault == "403" else "unknown_channel"], headers)
-        if kind == "cdn":
-            return self._cdn(parts.path, query, truncate=fault == "truncate")
-        from picextract.fake.routes import route_api
-
-        status, payload = route_api(fake, parts.path.removeprefix("/api/v10"), query, self.headers.get("Authorization"))
-        if fault == "truncate":
-            encoded = json.dumps(payload).encode()
-            return self._send(status, encoded, "application/json", headers, cut_at=len(encoded) // 2)
-        self._json(status, payload, headers)
-
-    def do_POST(self) -> None:  # noqa: N802
-        if self.path.startswith("/control/"):  # tests' control side, not Discord's API (picextract/fake/control.py)
-            from picextract.fake.control import answer_control
-
-            return answer_control(self, self.fake)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"null")
-        parts = urlsplit(self.path)
-        fake = self.fake
-        with fake.lock:
-            fake.state.requests.append(RequestRecord("api", parts.path, {}, time.monotonic(), self.headers.get("Authorization")))
-        headers, limited = fake.rate_limit(_bucket_of(parts.path), True)
-        if limited:
-            return self._json(
-                429,
-                {"message": "You are being rate limited.", "retry_after": round(limited[0] + 0.0005, 3), "global": limited[1]},
-            )
-        from picextract.fake.routes import route_post
-
-        status, payload = route_post(fake, parts.path.removeprefix("/api/v10"), body, self.headers.get("Authorization"))
-        self._json(status, payload, headers)
-
-    def _cdn(self, path: str, query: dict[str, str], truncate: bool) -> None:
-        for prefix in ("/cdn/", "/media/", "/ext/"):
-            if path.startswith(prefix):
-                from urllib.parse import unquote
-
-                stored = self.fake.state.files.get(unquote(path[len(prefix) :]))
-                break
-        else:
-            stored = None
-        if stored is None:
-            return self._send(404, b"Not Found", "text/plain")
-        if "ex" in query and int(query["ex"], 16) < self.fake.now():
-            return self._send(404, EXPIRED_TEXT, "text/plain")
-        self._send(200, stored.data, stored.content_type, cut_at=len(stored.data) // 2 if truncate else None)
+    def _bucket_headers(self, bucket: str, window: _Window, now: float) -> dict[str, str]:
+        """X-RateLimit-* as Discord sends them (DOCS topics/rate-limits.mdx §Header Format)."""
+        reset_after = window.started + self.state.bucket_window_seconds - now
+        return {
+            "X-RateLimit-Limit": str(self.state.bucket_limit),
+            "X-RateLimit-Remaining": str(max(0, self.state.bucket_limit - window.used)),
+            "X-RateLimit-Reset": f"{self.now() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after + 0.0005:.3f}",
+            "X-RateLimit-Bucket": hashlib.md5(bucket.split(":")[0].encode()).hexdigest()[:12],
+        }

@@ -10,6 +10,11 @@ from picextract.pictures.media import CONTENT_TYPE_EXTENSIONS, base_content_type
 from picextract.pictures.refs import PictureRef
 
 MAX_NAME_BYTES = 180
+# Windows' MAX_PATH is 260 UTF-16 units including the drive and the final NUL; keeping the full path
+# under 250 leaves room for `.part` and for copying the folder one level deeper
+# (https://learn.microsoft.com/en-us/windows/win32/fileio/maximum-file-path-limitation).
+MAX_PATH_CHARS = 250
+DATE_PREFIX_CHARS = len("YYYY-MM-DD_HH-MM-SS_")
 _WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)}
 _RESERVED_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 
@@ -45,18 +50,43 @@ def picture_name(ref: PictureRef) -> str:
     return sanitize_filename(name)
 
 
-def build_filename(posted_at: datetime, original_name: str, tz: tzinfo | None) -> str:
-    """`YYYY-MM-DD_HH-MM-SS_originalname.ext` in the given zone (None = local time)."""
-    local = posted_at.astimezone(tz)
-    return f"{local:%Y-%m-%d_%H-%M-%S}_{sanitize_filename(original_name)}"
+def path_chars(text: str) -> int:
+    """Length as Windows counts it (UTF-16 code units: an emoji counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
-def with_suffix(filename: str, suffix: str) -> str:
-    """`name_<suffix>.ext`: the form a picture takes when its plain name is taken."""
+def max_name_chars(folder_chars: int) -> int:
+    """The longest file name that keeps `folder/name` under MAX_PATH_CHARS (folder given as its length)."""
+    return MAX_PATH_CHARS - 1 - folder_chars - 1
+
+
+def _shorten_stem(stem: str, max_chars: int, keep: int) -> str:
+    """Cut the end of `stem` (never its first `keep` characters) until it fits `max_chars`."""
+    while path_chars(stem) > max_chars and len(stem) > keep + 1:
+        stem = stem[:-1]
+    return stem.rstrip(" .") if len(stem) > keep + 1 else stem
+
+
+def fit_name(filename: str, max_chars: int | None, suffix: str = "") -> str:
+    """`stem[_suffix].ext` shortened to `max_chars`: the date prefix, the suffix and the extension are kept."""
     stem, dot, ext = filename.rpartition(".")
     if not dot or not stem:
-        return f"{filename}_{suffix}"
-    return f"{stem}_{suffix}.{ext}"
+        stem, ext = filename, ""
+    tail = (f"_{suffix}" if suffix else "") + (f".{ext}" if ext else "")
+    if max_chars is not None:
+        stem = _shorten_stem(stem, max_chars - path_chars(tail), DATE_PREFIX_CHARS)
+    return f"{stem}{tail}"
+
+
+def build_filename(posted_at: datetime, original_name: str, tz: tzinfo | None, max_chars: int | None = None) -> str:
+    """`YYYY-MM-DD_HH-MM-SS_originalname.ext` in the given zone (None = local time), at most `max_chars` long."""
+    local = posted_at.astimezone(tz)
+    return fit_name(f"{local:%Y-%m-%d_%H-%M-%S}_{sanitize_filename(original_name)}", max_chars)
+
+
+def with_suffix(filename: str, suffix: str, max_chars: int | None = None) -> str:
+    """`name_<suffix>.ext`: the form a picture takes when its plain name is taken (the name shortened, if need be)."""
+    return fit_name(filename, max_chars, suffix)
 
 
 def resolve_timezone(name: str) -> tzinfo | None:

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from picextract.pictures.filters import Author
+
 STATE_FILE_NAME = ".discordpicextract.sqlite3"
 COMMIT_EVERY = 200  # records per transaction: a commit costs a disk sync, paging must not wait on it
 COMMIT_SECONDS = 2.0
@@ -31,6 +33,13 @@ CREATE TABLE IF NOT EXISTS failures (
     identity TEXT PRIMARY KEY,
     message_id TEXT NOT NULL,
     source_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS authors (  -- who posted in this folder's windows: --author checks names against them
+    author_id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    global_name TEXT NOT NULL,
+    nick TEXT NOT NULL,
+    is_bot INTEGER NOT NULL
 );
 """
 INDEX_FILE_NAME = "index.csv"
@@ -118,6 +127,21 @@ class StateStore:
         rows = self._db.execute("SELECT identity, message_id FROM failures WHERE source_id = ?", (source_id,))
         return {identity: int(message_id) for identity, message_id in rows}
 
+    def authors(self) -> list[Author]:
+        """The authors earlier runs saw (a later run pages only new messages)."""
+        rows = self._db.execute("SELECT author_id, username, global_name, nick, is_bot FROM authors")
+        return [
+            Author(author_id, username, global_name, nick, bool(is_bot))
+            for author_id, username, global_name, nick, is_bot in rows
+        ]
+
+    def record_authors(self, authors: list[Author]) -> None:
+        """Remember the authors a run saw."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO authors VALUES (?, ?, ?, ?, ?)",
+            [(a.id, a.username, a.global_name, a.nick, int(a.is_bot)) for a in authors],
+        )
+
     def flush(self) -> None:
         """Commit pending records. A batch lost in a crash costs nothing: the next run
         recognises those files by name and size."""
@@ -131,19 +155,36 @@ class StateStore:
         self._db.close()
 
 
+_INDEX_KEY = (INDEX_COLUMNS.index("message_id"), INDEX_COLUMNS.index("source_url"))
+
+
+def _index_key(row: list[object] | list[str]) -> tuple[str, str]:
+    """What makes a row one picture, whatever its file name: message id and URL without signature."""
+    return str(row[_INDEX_KEY[0]]), str(row[_INDEX_KEY[1]])
+
+
 class IndexWriter:
     """`index.csv` in the output folder: one row a saved picture, appended, never rewritten."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / INDEX_FILE_NAME
         is_new = not self.path.is_file() or self.path.stat().st_size == 0
+        # The rows already there: a run after the state file was deleted must not add them again.
+        self._keys: set[tuple[str, str]] = set()
+        if not is_new:
+            with open(self.path, newline="", encoding="utf-8") as existing:
+                self._keys = {_index_key(row) for row in csv.reader(existing) if len(row) == len(INDEX_COLUMNS)}
         self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
         self._writer = csv.writer(self._file)
         if is_new:
             self._writer.writerow(INDEX_COLUMNS)
 
     def append(self, row: list[object]) -> None:
-        """Add one picture's row."""
+        """Add one picture's row, unless the index has that picture already."""
+        key = _index_key(row)
+        if key in self._keys:
+            return
+        self._keys.add(key)
         self._writer.writerow(row)
 
     def close(self) -> None:
