@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import os
 import random
@@ -28,6 +27,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import requests
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +79,29 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     if process.returncode != 0:
         raise SystemExit(f"{command[3]} failed: {process.stderr.decode()[-500:]}")
     return elapsed, peak_mb
+
+
+def served_page_bytes(server: FakeDiscord) -> int:
+    """The JSON bytes of every page of the channel as the server sends them (paged like the tool, no delays)."""
+    latency, bandwidth = server.state.latency_seconds, server.state.bytes_per_second
+    server.state.latency_seconds, server.state.bytes_per_second = 0.0, None
+    total, after = 0, "0"
+    try:
+        with requests.Session() as session:
+            while True:
+                answer = session.get(
+                    f"{server.api_base}/channels/{CHANNEL_ID}/messages",
+                    params={"after": after, "limit": 100},
+                    headers={"Authorization": f"Bot {BOT_TOKEN}"},
+                    timeout=30,
+                )
+                total += len(answer.content)
+                page = answer.json()
+                if len(page) < 100:
+                    return total
+                after = max(page, key=lambda message: int(message["id"]))["id"]
+    finally:
+        server.state.latency_seconds, server.state.bytes_per_second = latency, bandwidth
 
 
 def lower_bound(messages: int, page_bytes: int, total_bytes: int, workers: int, latency: float, bandwidth: float) -> float:
@@ -134,11 +157,10 @@ def main() -> None:
                     raise SystemExit(f"{which} saved {len(saved)} of {args.pictures} pictures")
                 times[which].append(elapsed)
                 memory[which].append(peak_mb)
+        page_bytes = served_page_bytes(server)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         server.stop()
-    # A page's round trip is the latency plus its JSON body at the per-connection bandwidth.
-    page_bytes = sum(len(json.dumps(message)) + 2 for message in server.state.messages[CHANNEL_ID])
     sequential = statistics.median(times["sequential"])
     print(
         f"{args.messages} messages, {args.pictures} pictures, {total_bytes / 1e6:.1f} MB; {args.latency * 1000:.0f} ms per request, "
