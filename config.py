@@ -22,6 +22,10 @@ BOT_MAX_WORKERS = 32  # with a bot token: within 1.3x of the benchmark's bound (
 RETRY_BACKOFF = 1.0  # first back-off after a 5xx or dropped connection, doubled each retry
 CDN_BASE = "https://cdn.discordapp.com"  # stickers, discord-api.md §4
 MEDIA_BASE = "https://media.discordapp.net"
+MAX_DOWNLOAD_BYTES = 200_000_000  # one picture; an endless body or a gzip bomb stops here
+MAX_API_BYTES = 8_000_000  # one API answer (a page of 100 messages is well under 1 MB)
+DOWNLOAD_DEADLINE = 600.0  # seconds for one whole download, however slowly the bytes drip
+MAX_RATE_LIMIT_WAIT = 600.0  # a rate-limit wait longer than this stops the channel instead
 
 
 class ConfigError(UsageError):
@@ -48,6 +52,10 @@ class Settings:
     RETRY_BACKOFF: float = RETRY_BACKOFF
     CDN_BASE: str = CDN_BASE
     MEDIA_BASE: str = MEDIA_BASE
+    MAX_DOWNLOAD_BYTES: int = MAX_DOWNLOAD_BYTES
+    MAX_API_BYTES: int = MAX_API_BYTES
+    DOWNLOAD_DEADLINE: float = DOWNLOAD_DEADLINE
+    MAX_RATE_LIMIT_WAIT: float = MAX_RATE_LIMIT_WAIT
 
 
 # The API root is the one setting whose variable carries a prefix: it is a public interface.
@@ -60,8 +68,12 @@ _MINIMUMS = {
     "MAX_WORKERS": 1,
     "BOT_MAX_WORKERS": 1,
     "RETRY_BACKOFF": 0.0,
+    "MAX_DOWNLOAD_BYTES": 1,
+    "MAX_API_BYTES": 1,
+    "DOWNLOAD_DEADLINE": 0.0,
+    "MAX_RATE_LIMIT_WAIT": 0.0,
 }
-_POSITIVE = {"DEFAULT_DAYS", "REQUEST_TIMEOUT"}
+_POSITIVE = {"DEFAULT_DAYS", "REQUEST_TIMEOUT", "DOWNLOAD_DEADLINE"}
 
 
 def _parse_value(name: str, kind: type, raw: str) -> object:

@@ -23,6 +23,7 @@ from config import Settings, load_settings, read_environment
 from picextract.dedup.groups import DUPLICATE_MARK, DedupResult, ImageFile, candidate_buckets, decide, parse_name_time
 from picextract.dedup.report import statistics_text, summary_text
 from picextract.errors import EXIT_CODES_HELP, ExitCode, UsageError, error_boundary
+from picextract.gallery.review import write_review_page
 from picextract.pictures.media import PICTURE_EXTENSIONS
 
 CLEAN_SUFFIX = "-clean"  # the default output is the downloader's folder with this suffix
@@ -194,6 +195,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--output", default=output, help=f"folder for the unique pictures (default {output})")
     parser.add_argument("--dry-run", action="store_true", help="report only, copy nothing")
     parser.add_argument("--report", type=Path, help="write every file's decision to FILE.json or FILE.csv")
+    parser.add_argument(
+        "--html", type=Path, metavar="FILE", help="write a review page: each group's kept picture beside its copies"
+    )
     parser.add_argument("--link", action="store_true", help="hard-link instead of copying (copies across file systems)")
     parser.add_argument(
         "--window", type=float, metavar="SECONDS", help="group re-posts at most SECONDS apart instead of by calendar date"
@@ -252,6 +256,8 @@ def run(argv: list[str] | None = None) -> int:
             copied = sum(pool.map(lambda image: place(image, output, args.link), result.kept))
     if args.report is not None:
         write_report(args.report, images, result)
+    if args.html is not None:
+        write_review_page(args.html.expanduser(), source, len(images), result)
     print(summary_text(len(images), len(result.kept), len(result.removed), result.groups))
     print()
     print(statistics_text(result.pairs))

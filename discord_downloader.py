@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from picextract.discord.channels import FORUM_TYPES, THREAD_PARENT_TYPES, ChannelInfo, ChannelResolver
-from picextract.discord.client import DiscordClient
+from picextract.discord.client import ChannelStopped, DiscordClient
 from picextract.discord.errors import AccessError, NotFoundError
 from picextract.download.results import NullReporter, Reporter, Summary
 from picextract.download.run import DownloadRun, RunOptions
@@ -95,7 +95,10 @@ class DiscordDownloader:
             # Listed while the channel pages: a bot's listing requests then add no time of their own.
             listing = in_background(self.channels.thread_sources, channel, threads_since)
         if channel.type not in FORUM_TYPES:
-            run.process_source(channel, since, until)
+            try:
+                run.process_source(channel, since, until)
+            except ChannelStopped as problem:
+                self._stopped(run, channel, problem)
         if listing is None:
             return
         for thread in listing():
@@ -105,6 +108,14 @@ class DiscordDownloader:
             except (AccessError, NotFoundError) as problem:
                 run.summary.threads_skipped += 1
                 self.reporter.note(f"skipped thread {thread.label}: {problem}")
+            except ChannelStopped as problem:
+                self._stopped(run, thread, problem)
+
+    def _stopped(self, run: DownloadRun, source: ChannelInfo, problem: ChannelStopped) -> None:
+        """One source could not be read to its end: said so, counted, and the run goes on."""
+        run.settle()
+        run.summary.source_errors.append(f"{source.label}: {problem}")
+        self.reporter.note(f"error: {source.label}: {problem}")
 
     def run(
         self, channel: ChannelInfo, since: datetime, until: datetime | None = None, threads_since: datetime | None = None
@@ -117,7 +128,7 @@ class DiscordDownloader:
             run.interrupt()
         except Exception:
             # Paging failed: let the downloads in flight finish and be recorded, then report.
-            run.drain(keep=0)
+            run.settle()
             raise
         finally:
             run.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -25,6 +27,7 @@ from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
 from picextract.discord.pace import at_risk_suffix, default_workers
 from picextract.errors import EXIT_CODES_HELP, ExitCode, PicExtractError, UsageError, error_boundary
+from picextract.gallery.page import build_gallery
 from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
 from picextract.pictures.refs import KIND_RULES
 from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
@@ -107,6 +110,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="with --watch: a line for every poll, also the quiet ones")
     parser.add_argument("--env-file", help="settings file to read instead of .env (default: ./.env, else .env beside main.py)")
     parser.add_argument("--version", action="version", version=f"DiscordPicExtract {__version__}")
+    parser.add_argument("--no-gallery", action="store_true", help="do not write index.html (the offline gallery) after the run")
+    parser.add_argument("--gallery", metavar="DIR", help="only rebuild DIR/index.html from its index.csv and files (no network)")
     return parser
 
 
@@ -236,10 +241,11 @@ def _download_all(
             summary = downloader.run(channel, start, until)
             authors_seen.update(summary.authors_seen)
             reporter.end(format_summary(summary, channel, folder, args.dry_run, reporter.by_kind))
+            _write_gallery(args, folder, flags.workers)
             if summary.interrupted:
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
                 return ExitCode.INTERRUPTED
-            worst = max(worst, ExitCode.SOME_FAILED if summary.failed else ExitCode.OK)
+            worst = max(worst, ExitCode.SOME_FAILED if summary.has_errors else ExitCode.OK)
         # --dedup (issue 12) hooks in here: after_poll=(folder, new file names) copies the non-re-posts.
         if watch_reporter is not None:
             return watch(watched, start, args.watch, watch_reporter, lambda: client.api_calls, verbose=args.verbose, tz=flags.tz)
@@ -266,9 +272,25 @@ def _window(flags: FlagValues) -> tuple[datetime, datetime | None]:
         raise UsageError(str(problem)) from None
 
 
+def rebuild_gallery(folder: Path) -> int:
+    """`--gallery DIR`: write DIR/index.html from the folder alone."""
+    if not folder.is_dir():
+        raise UsageError(f"--gallery: {folder} is not a folder")
+    print(f"Gallery: {build_gallery(folder)}")
+    return ExitCode.OK
+
+
+def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None:
+    """index.html after a run, unless --no-gallery or --dry-run."""
+    if not args.dry_run and not args.no_gallery and folder.is_dir():
+        print(f"Gallery: {build_gallery(folder, workers)}")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Parse, ask (checking each answer at once), download, summarise; returns the exit code."""
     args = build_parser(_settings_for_help()).parse_args(argv)
+    if args.gallery is not None:
+        return rebuild_gallery(Path(args.gallery).expanduser())
     env_file = find_env_file(Path(args.env_file).expanduser() if args.env_file else None, Path.cwd(), PROGRAM_DIR)
     environment = read_environment(env_file)
     if args.demo:
@@ -281,7 +303,7 @@ def run(argv: list[str] | None = None) -> int:
     authorization, source = _token(environment, env_file, settings, prompter)
     if args.workers is None:
         flags = replace(flags, workers=default_workers(settings, authorization.startswith("Bot ")))
-    client = DiscordClient(authorization, settings, pool_size=flags.workers + 2)
+    client = DiscordClient(authorization, settings, pool_size=flags.workers + 2, announce=reporter.note)
     try:
         resolver = ChannelResolver(client, reporter)
         if args.list:
@@ -299,9 +321,18 @@ def run(argv: list[str] | None = None) -> int:
         client.close()
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (cron, systemd, `kill`) stops the run the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """The error boundary: our errors become one line on stderr and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="debug: %(message)s")
+        logging.getLogger("urllib3").setLevel(logging.INFO)  # its request lines would show signed URLs
+    signal.signal(signal.SIGTERM, _terminate)
     return error_boundary(lambda: run(argv), debug, interrupted="Cancelled.")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,8 +14,11 @@ import pytest
 
 from config import Settings
 from picextract.fake.server import FakeDiscord
+from picextract.gallery.page import GALLERY_FILE_NAME
+from picextract.store.index import INDEX_FILE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
+NOT_PICTURES = frozenset({INDEX_FILE_NAME, GALLERY_FILE_NAME})  # what an output folder holds besides pictures
 
 
 @pytest.fixture
@@ -57,3 +61,15 @@ def run_main(
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def copy_product(target: Path) -> None:
+    """The repository as a user might have it: every tracked file except tests/."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in tracked:
+        if name.startswith(("tests/", ".")) or not (ROOT / name).is_file():
+            continue
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)

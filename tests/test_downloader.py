@@ -24,7 +24,10 @@ from picextract.fake.sample import (
     setup_server,
 )
 from picextract.fake.server import FakeDiscord
-from picextract.store.state import INDEX_FILE_NAME, STATE_FILE_NAME
+from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.lock import LOCK_FILE_NAME
+from picextract.store.state import STATE_FILE_NAME
+from tests.conftest import NOT_PICTURES
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
@@ -40,7 +43,7 @@ def _run(settings: Settings, out: Path, since: datetime, until: datetime | None 
 
 def _saved(out: Path) -> dict[str, bytes]:
     return {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != INDEX_FILE_NAME
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
     }
 
 
@@ -205,7 +208,8 @@ def test_stale_part_files_are_removed(server: FakeDiscord, settings: Settings, t
     (tmp_path / "2026-01-01_00-00-00_x.png.part").write_bytes(b"half")
     _run(settings, tmp_path, datetime.now(UTC) - timedelta(days=1))
     assert not list(tmp_path.glob("*.part"))
-    assert set(os.listdir(tmp_path)) <= {STATE_FILE_NAME, f"{STATE_FILE_NAME}-wal", f"{STATE_FILE_NAME}-shm", INDEX_FILE_NAME}
+    own_files = {STATE_FILE_NAME, f"{STATE_FILE_NAME}-wal", f"{STATE_FILE_NAME}-shm", INDEX_FILE_NAME, LOCK_FILE_NAME}
+    assert set(os.listdir(tmp_path)) <= own_files
 
 
 def test_one_downloader_runs_any_number_of_times(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:

@@ -28,8 +28,9 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.filters import MessageFilter, parse_filter
-from picextract.store.state import INDEX_FILE_NAME, STATE_FILE_NAME
-from tests.conftest import program_env, run_main
+from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.state import STATE_FILE_NAME
+from tests.conftest import NOT_PICTURES, program_env, run_main
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
@@ -90,7 +91,7 @@ def _run(settings: Settings, out: Path, since: datetime, message_filter: Message
 
 
 def _saved(out: Path) -> dict[str, bytes]:
-    skip = {INDEX_FILE_NAME}
+    skip = NOT_PICTURES
     return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in skip}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,26 +11,14 @@ from pathlib import Path
 import pytest
 
 from picextract.errors import ExitCode
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_product
 
 FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images"}
 
 
-def _copy_product(target: Path) -> None:
-    """The repository as a user might have it: every tracked file except tests/."""
-    tracked = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in tracked:
-        if name.startswith(("tests/", ".")) or not (ROOT / name).is_file():
-            continue
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target / name)
-
-
 def test_demo_runs_from_a_copy_without_tests(tmp_path: Path) -> None:
     product = tmp_path / "product"
-    _copy_product(product)
+    copy_product(product)
     assert not (product / "tests").exists()
     env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_") and key != "PYTHONPATH"}
     result = subprocess.run(

@@ -54,11 +54,6 @@ def test_guild_level_routes(path: str, guild_level: bool) -> None:
     assert is_guild_route(path) is guild_level
 
 
-class _Answer:
-    def __init__(self, status_code: int) -> None:
-        self.status_code = status_code
-
-
 def test_user_pace_pauses_a_jittered_delay_between_requests() -> None:
     clock = [100.0]
     slept: list[float] = []
@@ -70,7 +65,8 @@ def test_user_pace_pauses_a_jittered_delay_between_requests() -> None:
     randoms = iter([0.0, 1.0, 0.5, 0.25])
     pace = UserPace(2.0, clock=lambda: clock[0], sleep=sleep, unit_random=lambda: next(randoms))
     for _ in range(4):
-        pace.send("/channels/1/messages", lambda: _Answer(200))
+        with pace.turn("/channels/1/messages"):
+            pass
     assert slept == pytest.approx([1.4, 2.6, 2.0])  # 2 s x (1 - 0.3), x (1 + 0.3), x 1
     assert pace.requests == 4
 
@@ -80,14 +76,15 @@ def test_user_pace_sends_one_request_at_a_time() -> None:
     in_flight = [0]
     most = [0]
 
-    def request() -> _Answer:
-        in_flight[0] += 1
-        most[0] = max(most[0], in_flight[0])
-        time.sleep(0.002)
-        in_flight[0] -= 1
-        return _Answer(200)
+    def requests() -> None:
+        for _ in range(10):
+            with pace.turn("/channels/1"):
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+                time.sleep(0.002)
+                in_flight[0] -= 1
 
-    threads = [threading.Thread(target=lambda: [pace.send("/channels/1", request) for _ in range(10)]) for _ in range(4)]
+    threads = [threading.Thread(target=requests) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -98,9 +95,12 @@ def test_user_pace_sends_one_request_at_a_time() -> None:
 def test_bot_pace_does_not_serialise() -> None:
     pace = BotPace()
     both_inside = threading.Barrier(2, timeout=5)
-    threads = [
-        threading.Thread(target=pace.send, args=("/channels/1", lambda: both_inside.wait() or _Answer(200))) for _ in range(2)
-    ]
+
+    def request() -> None:
+        with pace.turn("/channels/1"):
+            both_inside.wait()
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -30,8 +30,8 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.refs import DEFAULT_KINDS, parse_kinds
-from picextract.store.state import INDEX_FILE_NAME
-from tests.conftest import program_env, run_main
+from picextract.store.index import INDEX_FILE_NAME
+from tests.conftest import NOT_PICTURES, program_env, run_main
 
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -39,7 +39,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 def _files(folder: Path) -> list[str]:
     return (
-        sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name != INDEX_FILE_NAME)
+        sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name not in NOT_PICTURES)
         if folder.exists()
         else []
     )

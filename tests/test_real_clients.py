@@ -35,7 +35,7 @@ from picextract.fake.sample import (
     build_sample_channel,
 )
 from picextract.fake.server import FakeDiscord
-from picextract.store.state import INDEX_FILE_NAME
+from picextract.store.index import INDEX_FILE_NAME
 from tests.conftest import program_env, run_main
 
 IS_COMPONENTS_V2 = 1 << 15
@@ -148,7 +148,7 @@ def _main_py(server: FakeDiscord, folder: Path, *kinds: str) -> dict[str, str]:
     """Run main.py over the channel's whole history; returns sha256 -> message id of what it saved."""
     args = ["--channel", CHANNEL_ID, "--since", "2015-01-01", "--timezone", "UTC", "--output", "out", "--no-input", *kinds]
     folder.mkdir()
-    result = run_main(args, program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), folder)
+    result = run_main([*args, "--no-gallery"], program_env(server, DISCORD_USER_TOKEN=USER_TOKEN), folder)
     assert result.returncode == 0, result.stderr
     rows = {row["file"]: row["message_id"] for row in csv.DictReader((folder / "out" / INDEX_FILE_NAME).open(encoding="utf-8"))}
     return {sha: rows[name] for sha, name in _pictures(folder / "out").items()}

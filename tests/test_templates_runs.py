@@ -23,8 +23,7 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate, parse_template
-from picextract.store.state import INDEX_FILE_NAME
-from tests.conftest import program_env, run_main
+from tests.conftest import NOT_PICTURES, program_env, run_main
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID, GUILD_NAME)
@@ -44,7 +43,7 @@ def _run(settings: Settings, out: Path, since: datetime, template: NameTemplate 
 
 def _saved(out: Path) -> dict[str, bytes]:
     return {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != INDEX_FILE_NAME
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
     }
 
 

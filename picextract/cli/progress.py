@@ -134,7 +134,8 @@ def format_summary(
     lines += [
         f"  Saved:             {summary.downloaded} ({megabytes:.1f} MB)",
         f"  Already there:     {summary.skipped}",
-        f"  Failed:            {summary.failed}",
+        f"  Failed:            {summary.failed}"
+        + (f" (+ {len(summary.source_errors)} channel(s) stopped)" if summary.source_errors else ""),
     ]
     lines += [f"    {failure.filename}: {failure.error}" for failure in summary.failures[:FIRST_FAILURES_SHOWN]]
     if summary.failed > FIRST_FAILURES_SHOWN:
@@ -144,6 +145,10 @@ def format_summary(
     skipped_threads = f", {summary.threads_skipped} skipped: no access" if summary.threads_skipped else ""
     lines.append(f"  Scanned:           {summary.messages_scanned} messages, {summary.threads_scanned} threads{skipped_threads}")
     lines.append(f"  API requests:      {summary.api_requests}")
+    if summary.not_pictures:
+        lines.append(f"  Not pictures:      {summary.not_pictures} (links to web pages; not fetched again)")
+    if summary.malformed:
+        lines.append(f"  Malformed:         {summary.malformed} messages skipped (details with --debug)")
     if summary.refreshed:
         lines.append(f"  Refreshed links:   {summary.refreshed}")
     rate = f" ({summary.downloaded / seconds:.1f} pictures/s, {megabytes / seconds:.2f} MB/s)" if summary.downloaded else ""

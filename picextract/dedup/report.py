@@ -84,6 +84,13 @@ def summary_text(scanned: int, kept: int, removed: int, groups: int) -> str:
     )
 
 
+def outlier_pairs(pairs: list[DuplicatePair], stats: TimeStatistics) -> list[DuplicatePair]:
+    """The pairs above the 95th percentile, largest difference first (printed and on the review page)."""
+    return sorted(
+        (pair for pair in pairs if pair.difference_seconds > stats.p95), key=lambda pair: (-pair.difference_seconds, pair.removed)
+    )
+
+
 def statistics_text(pairs: list[DuplicatePair]) -> str:
     """The framed statistics block and the files above the 95th percentile, largest first."""
     stats = time_statistics([pair.difference_seconds for pair in pairs])
@@ -104,9 +111,7 @@ def statistics_text(pairs: list[DuplicatePair]) -> str:
         _row("95th percentile", format_duration(stats.p95)),
         FRAME_STATS,
     ]
-    outliers = sorted(
-        (pair for pair in pairs if pair.difference_seconds > stats.p95), key=lambda pair: (-pair.difference_seconds, pair.removed)
-    )
+    outliers = outlier_pairs(pairs, stats)
     lines += [
         "",
         f"Files with timestamp difference above 95th percentile ({format_duration(stats.p95)}):",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from picextract.discord.client import DiscordClient
-from picextract.discord.errors import AccessError, NotFoundError
+from picextract.discord.client import DiscordClient, PagingError
+from picextract.discord.errors import AccessError, ApiError, NotFoundError
 from picextract.errors import UsageError
 from picextract.pictures.filenames import sanitize_filename
 from picextract.pictures.refs import parse_timestamp, snowflake_to_datetime
@@ -114,9 +114,17 @@ def output_folder(template: Path, channel: ChannelInfo, several: bool, others: S
     return template / folder_name(channel, others) if several else template
 
 
+def _channel_type(channel: dict[str, Any], default: int) -> int:
+    kind = channel.get("type")
+    return kind if isinstance(kind, int) and not isinstance(kind, bool) else default
+
+
 def thread_last_active(thread: dict[str, Any]) -> datetime:
-    """When a thread last had a message (its last_message_id, else its creation)."""
-    return snowflake_to_datetime(thread.get("last_message_id") or thread["id"])
+    """When a thread last had a message (its last_message_id, else its creation); the epoch when neither is usable."""
+    for value in (thread.get("last_message_id"), thread.get("id")):
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isdigit() and len(str(value)) <= 20:
+            return snowflake_to_datetime(value)
+    return datetime.fromtimestamp(0, timezone.utc)
 
 
 class ChannelResolver:
@@ -138,14 +146,16 @@ class ChannelResolver:
         channel = channel.strip()
         if channel.isdigit():
             found = self.client.get_channel(channel)
+            if not isinstance(found, dict):
+                raise ApiError(f"Discord sent channel {channel} in a form that cannot be read")
             guild_id = found.get("guild_id")
             known = {str(g["id"]): str(g.get("name")) for g in self._guilds or []}
             return ChannelInfo(
-                id=str(found["id"]),
+                id=channel,
                 name=str(found.get("name") or channel),
-                guild_id=guild_id,
+                guild_id=str(guild_id) if isinstance(guild_id, (str, int)) and not isinstance(guild_id, bool) else None,
                 guild_name=known.get(str(guild_id)) if guild_id else None,
-                type=int(found.get("type", 0)),
+                type=_channel_type(found, 0),
             )
         candidates = _match_by_name(self._guild_channels(guild), channel.removeprefix("#").strip(), lambda c: c.name)
         if not candidates:
@@ -183,7 +193,7 @@ class ChannelResolver:
                 ChannelInfo(str(c["id"]), str(c.get("name")), str(g["id"]), str(g.get("name")), int(c.get("type", 0)))
                 for g in self.matching_guilds(guild)
                 for c in self.client.list_guild_channels(str(g["id"]))
-                if c.get("type") in TEXT_CHANNEL_TYPES
+                if isinstance(c, dict) and c.get("id") and c.get("type") in TEXT_CHANNEL_TYPES
             ]
         return cache[guild]
 
@@ -249,31 +259,43 @@ class ChannelResolver:
         return [replace(c, guild_name=c.guild_name or names.get(c.guild_id or "")) for c in channels]
 
     def thread_sources(self, channel: ChannelInfo, since: datetime) -> list[ChannelInfo]:
-        """The channel's threads active since `since`, de-duplicated (discord-api.md §6)."""
+        """The channel's threads active since `since`, de-duplicated (discord-api.md §6).
+
+        Each listing stands alone: one the token may not read is reported, the others still count.
+        """
         found: dict[str, dict[str, Any]] = {}
-        try:
-            if self.client.is_bot:
-                if channel.guild_id:
-                    for thread in self.client.list_active_threads(channel.guild_id):
-                        if str(thread.get("parent_id")) == channel.id:
-                            found.setdefault(str(thread["id"]), thread)
-                for thread in self.client.iter_archived_public_threads(channel.id):
-                    archived_at = parse_timestamp((thread.get("thread_metadata") or {}).get("archive_timestamp"))
-                    if archived_at is not None and archived_at < since:
-                        break  # archived before the window: it and all older ones are quiet since
-                    found.setdefault(str(thread["id"]), thread)
-            else:
-                for thread in self.client.iter_thread_search(channel.id):
-                    if thread_last_active(thread) < since:
-                        break  # sorted by last activity: the rest are older still
-                    found.setdefault(str(thread["id"]), thread)
-        except (AccessError, NotFoundError) as problem:
-            self.reporter.note(f"cannot list the threads of {channel.label}: {problem}")
-            return []
+        if self.client.is_bot:
+            if channel.guild_id:
+                self._listing(channel, "active threads", lambda: self._active_threads(channel, found))
+            self._listing(channel, "archived threads", lambda: self._archived_threads(channel, since, found))
+        else:
+            self._listing(channel, "threads", lambda: self._searched_threads(channel, since, found))
         return [
-            ChannelInfo(
-                tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, int(t.get("type", 11)), channel.name
-            )
+            ChannelInfo(tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, _channel_type(t, 11), channel.name)
             for tid, t in found.items()
             if thread_last_active(t) >= since
         ]
+
+    def _listing(self, channel: ChannelInfo, what: str, collect: Callable[[], None]) -> None:
+        try:
+            collect()
+        except (AccessError, NotFoundError, PagingError) as problem:
+            self.reporter.note(f"cannot list the {what} of {channel.label}: {problem}")
+
+    def _active_threads(self, channel: ChannelInfo, found: dict[str, dict[str, Any]]) -> None:
+        for thread in self.client.list_active_threads(channel.guild_id or ""):
+            if isinstance(thread, dict) and thread.get("id") and str(thread.get("parent_id")) == channel.id:
+                found.setdefault(str(thread["id"]), thread)
+
+    def _archived_threads(self, channel: ChannelInfo, since: datetime, found: dict[str, dict[str, Any]]) -> None:
+        for thread in self.client.iter_archived_public_threads(channel.id):
+            archived_at = parse_timestamp((thread.get("thread_metadata") or {}).get("archive_timestamp"))
+            if archived_at is not None and archived_at < since:
+                return  # archived before the window: it and all older ones are quiet since
+            found.setdefault(str(thread["id"]), thread)
+
+    def _searched_threads(self, channel: ChannelInfo, since: datetime, found: dict[str, dict[str, Any]]) -> None:
+        for thread in self.client.iter_thread_search(channel.id):
+            if thread_last_active(thread) < since:
+                return  # sorted by last activity: the rest are older still
+            found.setdefault(str(thread["id"]), thread)

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from config import Settings
 from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError, RequestRejectedError
 from picextract.discord.pace import pace_for
-from picextract.discord.rate_limits import RateLimiter, retry_after_seconds
-from picextract.pictures.media import extension_from_magic
+from picextract.discord.rate_limits import RateLimiter, WaitTooLong, retry_after_seconds
+from picextract.discord.tokens import clean_authorization
+from picextract.discord.transfer import (
+    BodyCancelled,
+    BodyError,
+    BodyLimits,
+    DownloadError,
+    Expect,
+    FetchResult,
+    RateLimited,
+    Transient,
+    check_cdn_status,
+    read_body,
+    stream_to_file,
+)
+from picextract.pictures.refs import DISCORD_EPOCH_MS
 
 USER_AGENT = "DiscordBot (https://github.com/discordpicextract/discordpicextract, 1.0)"
 PAGE_LIMIT = 100  # the most Get Channel Messages returns, discord-api.md §2
@@ -24,27 +39,17 @@ MAX_RATE_LIMIT_WAITS = 10  # 429s tolerated for one call before we give up
 SEARCH_NOT_READY = 110000  # 202 "Index not yet available", discord-api.md §5
 THREAD_SEARCH_PAGE = 25  # threads/search limit, discord-api.md §6
 THREAD_SEARCH_MAX_OFFSET = 9975
-CHUNK_BYTES = 64 * 1024
 
 
-class DownloadError(Exception):
-    """One picture could not be fetched; the run goes on."""
-
-    def __init__(self, message: str, status: int | None = None, expired: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.expired = expired
+Cancelled = BodyCancelled  # the run was interrupted while a body was streaming
 
 
-class Cancelled(Exception):
-    """The run was interrupted while a body was streaming."""
+class ChannelStopped(ApiError):
+    """One channel cannot go on (its pages loop, or Discord asks for a wait over the cap); the others can."""
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
+class PagingError(ChannelStopped):
+    """A channel's pages do not move forward (or come from the future): its paging stops."""
 
 
 def _discord_message(body: Any) -> str:
@@ -54,12 +59,8 @@ def _discord_message(body: Any) -> str:
     return "no details"
 
 
-@dataclass(frozen=True)
-class FetchResult:
-    """A body streamed to disk and checked: its size and the picture type its bytes show."""
-
-    size_bytes: int
-    extension: str
+class _Retry(Exception):
+    """This try failed in a way another try may fix."""
 
 
 class DiscordClient:
@@ -73,18 +74,24 @@ class DiscordClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         pool_size: int = 10,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
-        self._authorization = authorization
+        self._authorization = clean_authorization(authorization)
         self.settings = settings
         self._sleep = sleep
+        self._clock = clock
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # We decode bodies ourselves (transfer.py), bounded; ask for gzip anyway, servers send it.
+        self.session.headers["Accept-Encoding"] = "gzip, deflate"
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         # The pace spaces a user token's requests (jittered); a bot's follow the rate-limit headers alone.
-        self.pace = pace_for(authorization, settings, clock=clock, sleep=sleep)
-        self.limiter = RateLimiter(0.0, clock=clock, sleep=sleep)
+        self.pace = pace_for(self._authorization, settings, clock=clock, sleep=sleep)
+        self.limiter = RateLimiter(
+            0.0, clock=clock, sleep=sleep, max_wait_seconds=settings.MAX_RATE_LIMIT_WAIT, announce=announce
+        )
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -109,71 +116,70 @@ class DiscordClient:
         self, path: str, params: Mapping[str, Any] | None = None, *, what: str = "", method: str = "GET", json_body: Any = None
     ) -> Any:
         """Call an API path and return its JSON; the only way this program calls the API."""
-        url = f"{self.settings.API_BASE}{path}"
         route = f"{method} {path}"
         what = what or path
         failures = 0
-        rate_limited = 0
+        waits = 0
         while True:
-            self.limiter.acquire(route, is_api=True)
             try:
-                response = self.pace.send(
-                    path,
-                    lambda: self.session.request(
-                        method,
-                        url,
-                        params=params,
-                        json=json_body,
-                        headers={"Authorization": self._authorization},
-                        timeout=self.settings.REQUEST_TIMEOUT,
-                    ),
-                )
-            except requests.RequestException as error:
+                self.limiter.acquire(route, is_api=True)
+            except WaitTooLong as too_long:
+                raise ChannelStopped(f"gave up on {what}: {too_long}") from None
+            try:
+                with self.pace.turn(path):
+                    return self._api_once(method, path, params, json_body, what)
+            except _Retry as problem:
                 if failures >= self.settings.MAX_RETRIES:
-                    raise ApiError(f"could not reach Discord at {self.settings.API_BASE}: {type(error).__name__}") from None
+                    raise ApiError(str(problem)) from None
                 self._backoff(failures)
                 failures += 1
-                continue
-            self.limiter.update(route, response.headers)
-            status = response.status_code
-            if status == 200:
-                body = _json_or_none(response)
-                if body is None:
-                    raise ApiError(f"Discord sent a response that is not JSON for {what}")
-                return body
-            body = _json_or_none(response)
-            if status == 202 and isinstance(body, dict) and body.get("code") == SEARCH_NOT_READY:
-                # The search index is still being built: wait as asked (discord-api.md §5).
-                rate_limited += 1
-                if rate_limited > MAX_RATE_LIMIT_WAITS:
-                    raise ApiError(f"Discord's search index for {what} is not ready; try again later")
-                self._sleep(retry_after_seconds(response.headers, body))
-                continue
-            if status == 429:
-                rate_limited += 1
-                is_global = bool(isinstance(body, dict) and body.get("global")) or (
-                    response.headers.get("X-RateLimit-Global", "").lower() == "true"
-                )
-                # Recorded even when giving up: the next call (a watch's next poll) must still wait it out.
-                self.limiter.block(route, retry_after_seconds(response.headers, body), is_global)
-                if rate_limited > MAX_RATE_LIMIT_WAITS:
-                    raise ApiError(f"Discord kept rate-limiting requests for {what}; try again later")
-                continue
-            if status == 401:
-                raise AuthError(
-                    "Discord rejected the token (401 Unauthorized): check it, or get a new one. "
-                    "Set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN in .env"
-                )
-            if status == 403:
-                raise AccessError(f"no access to {what}: {_discord_message(body)}")
-            if status == 404:
-                raise NotFoundError(f"{what} not found: {_discord_message(body)}")
-            if status >= 500 and failures < self.settings.MAX_RETRIES:
-                self._backoff(failures)
-                failures += 1
-                continue
-            rejected = RequestRejectedError if 400 <= status < 500 else ApiError  # a 4xx will not pass on a retry
-            raise rejected(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")
+            except RateLimited as limited:
+                waits += 1
+                if waits > MAX_RATE_LIMIT_WAITS:
+                    if limited.block:  # recorded all the same: the next call (a watch's next poll) must wait it out
+                        self.limiter.block(route, limited.seconds, limited.is_global)
+                    raise ApiError(f"Discord kept rate-limiting requests for {what}; try again later") from None
+                self._wait_out(route, limited, what)
+
+    def _wait_out(self, route: str, limited: RateLimited, what: str) -> None:
+        """A 429 or a 202 "not ready": wait as asked, unless that is longer than the cap."""
+        if limited.seconds > self.settings.MAX_RATE_LIMIT_WAIT:
+            raise ChannelStopped(f"gave up on {what}: {WaitTooLong(limited.seconds, self.settings.MAX_RATE_LIMIT_WAIT)}")
+        if limited.block:
+            self.limiter.block(route, limited.seconds, limited.is_global)
+        else:
+            self._sleep(limited.seconds)
+
+    def _api_once(self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any, what: str) -> Any:
+        """One request: the JSON of a 200, else _Retry, RateLimited or one of our errors."""
+        try:
+            with self.session.request(
+                method,
+                f"{self.settings.API_BASE}{path}",
+                params=params,
+                json=json_body,
+                headers={"Authorization": self._authorization},
+                timeout=self.settings.REQUEST_TIMEOUT,
+                stream=True,
+            ) as response:
+                self.limiter.update(f"{method} {path}", response.headers)
+                body = self._api_json(response, what)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise _Retry(f"could not reach Discord at {self.settings.API_BASE}: {type(error).__name__}") from None
+        except BodyError as problem:
+            if problem.retry:
+                raise _Retry(f"Discord's answer for {what} was cut short: {problem}") from None
+            raise ApiError(f"Discord's answer for {what}: {problem}") from None
+        return _api_outcome(response, body, what)
+
+    def _api_json(self, response: requests.Response, what: str) -> Any:
+        """The decoded JSON body (None when it is not JSON), read within MAX_API_BYTES."""
+        limits = BodyLimits(self.settings.MAX_API_BYTES, self._clock() + self.settings.DOWNLOAD_DEADLINE, self._clock)
+        raw = read_body(response, limits, f"larger than {self.settings.MAX_API_BYTES:,} bytes (MAX_API_BYTES)")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
 
     def get_channel(self, channel_id: str) -> dict[str, Any]:
         """The channel object for an ID (`GET /channels/{id}`)."""
@@ -185,10 +191,11 @@ class DiscordClient:
         after = "0"
         while True:
             page = self.api("/users/@me/guilds", {"limit": 200, "after": after}, what="your server list")
-            guilds.extend(page)
-            if len(page) < 200:
+            fresh, _ = _split_page(page if isinstance(page, list) else [], int(after))
+            guilds.extend(guild for _, guild in fresh)
+            if len(page) < 200 or not fresh:
                 return guilds
-            after = page[-1]["id"]
+            after = str(fresh[-1][0])
 
     def list_guild_channels(self, guild_id: str) -> list[dict[str, Any]]:
         """Every channel of a guild (`GET /guilds/{id}/channels`)."""
@@ -197,7 +204,8 @@ class DiscordClient:
     def get_message(self, channel_id: str, message_id: int) -> dict[str, Any] | None:
         """One message with fresh URLs (`around=<id>&limit=1`; user tokens cannot GET a message)."""
         page = self.api(f"/channels/{channel_id}/messages", {"around": str(message_id), "limit": 1}, what=f"message {message_id}")
-        return next((message for message in page if int(message["id"]) == message_id), None)
+        fresh, _ = _split_page(page if isinstance(page, list) else [], 0)
+        return next((message for number, message in fresh if number == message_id), None)
 
     def refresh_urls(self, urls: list[str]) -> dict[str, str]:
         """Fresh signed URLs for expired attachment links (`POST /attachments/refresh-urls`)."""
@@ -207,10 +215,11 @@ class DiscordClient:
     def iter_thread_search(self, channel_id: str) -> Iterator[dict[str, Any]]:
         """Threads of a channel, most recently active first (`threads/search`, user tokens)."""
         offset = 0
+        seen: set[str] = set()
         while offset <= THREAD_SEARCH_MAX_OFFSET:
             params = {"sort_by": "last_message_time", "sort_order": "desc", "limit": THREAD_SEARCH_PAGE, "offset": offset}
             page = self.api(f"/channels/{channel_id}/threads/search", params, what=f"the threads of channel {channel_id}")
-            threads = page.get("threads") or []
+            threads = _new_threads(page, seen, f"the threads of channel {channel_id}")
             yield from threads
             if not page.get("has_more") or not threads:
                 return
@@ -225,12 +234,13 @@ class DiscordClient:
     def iter_archived_public_threads(self, channel_id: str) -> Iterator[dict[str, Any]]:
         """Archived public threads, most recently archived first, paged by `before`."""
         before: str | None = None
+        seen: set[str] = set()
         while True:
             params: dict[str, Any] = {"limit": 100} | ({"before": before} if before else {})
             page = self.api(
                 f"/channels/{channel_id}/threads/archived/public", params, what=f"the archived threads of channel {channel_id}"
             )
-            threads = page.get("threads") or []
+            threads = _new_threads(page, seen, f"the archived threads of channel {channel_id}")
             yield from threads
             if not page.get("has_more") or not threads:
                 return
@@ -239,26 +249,36 @@ class DiscordClient:
                 return
 
     def iter_messages(self, channel_id: str, after_snowflake: int, before_snowflake: int | None) -> Iterator[dict[str, Any]]:
-        """Messages with after < id < before, oldest first, paged forward with `after`."""
+        """Messages with after < id < before, oldest first, paged forward with `after`.
+
+        PagingError when a full page does not move forward (a server ignoring `after`) or holds
+        ids from the future: never an endless loop, never a cursor past now.
+        """
         # A window from the Discord epoch on gives after = -1, which Discord refuses as "not snowflake" (400/50035).
         cursor = max(after_snowflake, 0)
+        what = f"messages of channel {channel_id}"
         while True:
-            page = self.api(
-                f"/channels/{channel_id}/messages",
-                {"after": str(cursor), "limit": PAGE_LIMIT},
-                what=f"messages of channel {channel_id}",
-            )
-            if not page:
-                return
+            page = self.api(f"/channels/{channel_id}/messages", {"after": str(cursor), "limit": PAGE_LIMIT}, what=what)
+            if not isinstance(page, list):
+                raise PagingError(f"stopped paging {what}: Discord sent something that is not a list of messages")
             # Pages come newest first even when paging with `after` (discord-api.md §2).
-            page.sort(key=lambda message: int(message["id"]))
-            for message in page:
-                if before_snowflake is not None and int(message["id"]) >= before_snowflake:
+            fresh, unusable = _split_page(page, cursor)
+            yield from unusable  # the caller counts them as malformed
+            if len(page) > len(unusable) and not fresh:
+                raise PagingError(f"stopped paging {what}: the server answered older messages again (it ignores `after`)")
+            for message_id, message in fresh:
+                if before_snowflake is not None and message_id >= before_snowflake:
                     return
+                if message_id > future_snowflake(self._wall_clock()):
+                    raise PagingError(f"stopped paging {what}: message id {message_id} is dated in the future")
                 yield message
-            if len(page) < PAGE_LIMIT:
+            if len(page) < PAGE_LIMIT or not fresh:
                 return
-            cursor = int(page[-1]["id"])
+            cursor = fresh[-1][0]
+
+    @staticmethod
+    def _wall_clock() -> float:
+        return time.time()
 
     # --- CDN ---------------------------------------------------------------------------
 
@@ -269,23 +289,29 @@ class DiscordClient:
         expected_size: int | None,
         cancel: threading.Event | None = None,
         allow_video: bool = False,
+        external: bool = False,
     ) -> FetchResult:
-        """Stream a picture into `part_path` and check it; retries, then DownloadError."""
+        """Stream a picture into `part_path` and check it; retries, then DownloadError.
+
+        `external`: a link from the text or an embed; a body that is no picture is final, not retried.
+        """
         route = f"CDN {urlsplit(url).netloc}"
         failures = 0
         rate_limited = 0
         while True:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            self.limiter.acquire(route, is_api=False)
             try:
-                return self._fetch_once(url, part_path, expected_size, cancel, allow_video)
-            except _RateLimited as limited:
+                self.limiter.acquire(route, is_api=False)
+                return self._fetch_once(url, part_path, Expect(expected_size, allow_video, external), cancel)
+            except WaitTooLong as too_long:
+                raise DownloadError(str(too_long), 429) from None
+            except RateLimited as limited:
                 rate_limited += 1
                 if rate_limited > MAX_RATE_LIMIT_WAITS:
                     raise DownloadError("rate-limited by the CDN too many times", 429) from None
                 self.limiter.block(route, limited.seconds, is_global=False)
-            except _Transient as error:
+            except Transient as error:
                 part_path.unlink(missing_ok=True)
                 if failures >= self.settings.MAX_RETRIES:
                     raise DownloadError(str(error), error.status) from None
@@ -295,54 +321,87 @@ class DiscordClient:
                 part_path.unlink(missing_ok=True)
                 raise
 
-    def _fetch_once(
-        self, url: str, part_path: Path, expected_size: int | None, cancel: threading.Event | None, allow_video: bool
-    ) -> FetchResult:
+    def _fetch_once(self, url: str, part_path: Path, expect: Expect, cancel: threading.Event | None) -> FetchResult:
         status: int | None = None
-        written = 0
         try:
             with self.session.get(url, stream=True, timeout=self.settings.REQUEST_TIMEOUT) as response:
                 status = response.status_code
-                if status == 429:
-                    raise _RateLimited(retry_after_seconds(response.headers, _json_or_none(response)))
-                if status >= 500 or status == 408:
-                    raise _Transient(f"HTTP {status} from {urlsplit(url).netloc}", status)
-                if status != 200:
-                    expired = b"no longer available" in response.raw.read(200, decode_content=True)
-                    raise DownloadError(f"HTTP {status} from {urlsplit(url).netloc}", status, expired=expired)
-                declared = response.headers.get("Content-Length")
-                extension: str | None = None
-                with open(part_path, "wb") as part_file:
-                    for chunk in response.iter_content(CHUNK_BYTES):
-                        if cancel is not None and cancel.is_set():
-                            raise Cancelled()
-                        if extension is None:
-                            extension = extension_from_magic(chunk[:16], allow_video)
-                            if extension is None:
-                                kind = response.headers.get("Content-Type", "unknown type")
-                                raise _Transient(f"not a picture ({kind}) from {urlsplit(url).netloc}", status)
-                        part_file.write(chunk)
-                        written += len(chunk)
-        except requests.RequestException as error:
+                check_cdn_status(response, url)
+                limits = BodyLimits(
+                    self._download_cap(expect.size), self._clock() + self.settings.DOWNLOAD_DEADLINE, self._clock, cancel
+                )
+                return stream_to_file(response, part_path, expect, limits)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             if status is not None:
-                raise _Transient(f"connection lost mid-body after {written} bytes", status) from None
-            raise _Transient(f"connection failed ({type(error).__name__})", None) from None
-        if extension is None:
-            raise _Transient("empty body", 200)
-        if declared is not None and declared.isdigit() and written != int(declared):
-            raise _Transient(f"truncated body ({written} of {declared} bytes)", 200)
-        if expected_size is not None and written != expected_size:
-            raise _Transient(f"size {written} bytes, Discord announced {expected_size}", 200)
-        return FetchResult(size_bytes=written, extension=extension)
+                raise Transient(f"connection lost mid-body ({type(error).__name__})", status) from None
+            raise Transient(f"connection failed ({type(error).__name__})", None) from None
+        except BodyError as problem:
+            if problem.retry:
+                raise Transient(str(problem), status) from None
+            raise DownloadError(str(problem), status) from None
+
+    def _download_cap(self, expected_size: int | None) -> int:
+        return (
+            min(expected_size, self.settings.MAX_DOWNLOAD_BYTES)
+            if expected_size is not None
+            else self.settings.MAX_DOWNLOAD_BYTES
+        )
 
 
-class _Transient(Exception):
-    def __init__(self, message: str, status: int | None) -> None:
-        super().__init__(message)
-        self.status = status
+def future_snowflake(now_epoch_seconds: float) -> int:
+    """The smallest snowflake more than a day ahead of `now`: no real message has it."""
+    return max(int((now_epoch_seconds + 86400) * 1000) - DISCORD_EPOCH_MS, 0) << 22
 
 
-class _RateLimited(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"rate limited for {seconds} s")
-        self.seconds = seconds
+def _split_page(page: list[Any], cursor: int) -> tuple[list[tuple[int, dict[str, Any]]], list[Any]]:
+    """([(id, message)] after `cursor`, oldest first; [entries without a usable id]) of one page."""
+    fresh: list[tuple[int, dict[str, Any]]] = []
+    unusable: list[Any] = []
+    for message in page:
+        raw_id = message.get("id") if isinstance(message, dict) else None
+        text = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else ""
+        if not (text.isdigit() and len(text) <= 20):
+            unusable.append(message)
+        elif int(text) > cursor:
+            fresh.append((int(text), message))
+    return sorted(fresh, key=lambda pair: pair[0]), unusable
+
+
+def _new_threads(page: Any, seen: set[str], what: str) -> list[dict[str, Any]]:
+    """The threads of a listing page not seen on an earlier page; PagingError when a page repeats them all."""
+    threads = [t for t in (page.get("threads") or [] if isinstance(page, dict) else []) if isinstance(t, dict) and t.get("id")]
+    fresh = [thread for thread in threads if str(thread["id"]) not in seen]
+    if threads and not fresh:
+        raise PagingError(f"stopped listing {what}: the server sent the same page again")
+    seen.update(str(thread["id"]) for thread in fresh)
+    return fresh
+
+
+def _api_outcome(response: requests.Response, body: Any, what: str) -> Any:
+    """The JSON of a 200; RateLimited for 429 and 202 "not ready"; _Retry for 5xx; our error otherwise."""
+    status = response.status_code
+    if status == 200:
+        if body is None:
+            raise ApiError(f"Discord sent a response that is not JSON for {what}")
+        return body
+    if status == 202 and isinstance(body, dict) and body.get("code") == SEARCH_NOT_READY:
+        # The search index is still being built: wait as asked (discord-api.md §5).
+        raise RateLimited(retry_after_seconds(response.headers, body), block=False)
+    if status == 429:
+        is_global = bool(isinstance(body, dict) and body.get("global")) or (
+            response.headers.get("X-RateLimit-Global", "").lower() == "true"
+        )
+        raise RateLimited(retry_after_seconds(response.headers, body), is_global=is_global)
+    if status == 401:
+        raise AuthError(
+            "Discord rejected the token (401 Unauthorized): check it, or get a new one. "
+            "Set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN in .env"
+        )
+    if status == 403:
+        raise AccessError(f"no access to {what}: {_discord_message(body)}")
+    if status == 404:
+        raise NotFoundError(f"{what} not found: {_discord_message(body)}")
+    if status >= 500:
+        raise _Retry(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")
+    rejected = RequestRejectedError if 400 <= status < 500 else ApiError  # a 4xx will not pass on a retry
+    raise rejected(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from config import Settings
 from picextract.discord.errors import AccessError, AuthError, DiscordError
@@ -40,15 +40,6 @@ def at_risk_suffix(problem: Exception) -> str:
     return f"; {RISK_ADVICE}" if isinstance(problem, RefusedAtRiskError) else ""
 
 
-class Answer(Protocol):
-    """What the pace needs of an HTTP response."""
-
-    status_code: int
-
-
-A = TypeVar("A", bound=Answer)
-
-
 def jittered_seconds(delay_seconds: float, unit_random: float, jitter: float = JITTER) -> float:
     """`delay_seconds` scaled by a factor in [1 - jitter, 1 + jitter], from a random number in [0, 1)."""
     return max(0.0, delay_seconds * (1 - jitter + 2 * jitter * unit_random))
@@ -66,11 +57,12 @@ class BotPace:
         self._lock = threading.Lock()
         self.requests = 0
 
-    def send(self, path: str, request: Callable[[], A]) -> A:
-        """Send one API request on `path` and count it."""
+    @contextmanager
+    def turn(self, path: str) -> Iterator[None]:
+        """Around one API request on `path`: count it."""
         with self._lock:
             self.requests += 1
-        return request()
+        yield
 
 
 class UserPace(BotPace):
@@ -95,8 +87,9 @@ class UserPace(BotPace):
         self._guild_refusals = 0
         self._stopped: AccountAtRiskError | None = None
 
-    def send(self, path: str, request: Callable[[], A]) -> A:
-        """Wait our turn and the pause, send one request, and react to a refusal."""
+    @contextmanager
+    def turn(self, path: str) -> Iterator[None]:
+        """Around one API request on `path`: wait our turn and the pause; a 401 or 403 inside is a refusal."""
         with self._turn:
             self._check(path)
             wait_seconds = self._next_at - self._clock()
@@ -104,11 +97,15 @@ class UserPace(BotPace):
                 self._sleep(wait_seconds)
             self.requests += 1
             try:
-                answer = request()
+                yield
+            except AuthError:  # the client raises it for a 401 only
+                self._refusal(path, 401)
+                raise
+            except AccessError:  # ... and this for a 403
+                self._refusal(path, 403)
+                raise
             finally:
                 self._next_at = self._clock() + jittered_seconds(self.delay_seconds, self._random())
-            self._refusal(path, answer.status_code)
-            return answer
 
     def _check(self, path: str) -> None:
         """Refuse locally what Discord would refuse again: nothing after a stop, never a path refused before."""

@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+ANNOUNCE_WAIT_SECONDS = 5.0  # a wait this long is announced with its length
+DEFAULT_WAIT_SECONDS = 1.0  # when the server's value is missing or unusable
+
+
+class WaitTooLong(Exception):
+    """Discord asked for a wait longer than the cap (MAX_RATE_LIMIT_WAIT)."""
+
+    def __init__(self, seconds: float, cap_seconds: float) -> None:
+        super().__init__(
+            f"Discord asks to wait {describe_wait(seconds)}, more than the {describe_wait(cap_seconds)} allowed (MAX_RATE_LIMIT_WAIT)"
+        )
+        self.seconds = seconds
+
+
+def describe_wait(seconds: float) -> str:
+    """`90` -> `1.5 minutes`; infinity says so."""
+    if not math.isfinite(seconds):
+        return "forever"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    if seconds >= 120:
+        return f"{seconds / 60:.1f} minutes"
+    return f"{seconds:.1f} seconds"
+
+
+def parse_wait(value: object) -> float | None:
+    """A wait in seconds from a header or body value; None for text, NaN or a negative number (inf is kept: it is over any cap)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(seconds) or seconds < 0 else seconds
 
 
 @dataclass
@@ -17,8 +53,17 @@ class _Bucket:
 class RateLimiter:
     """Thread-safe waits for Discord's per-bucket, global and 429 limits (discord-api.md §5)."""
 
-    def __init__(self, min_interval_seconds: float, clock: Callable[[], float], sleep: Callable[[float], None]):
+    def __init__(
+        self,
+        min_interval_seconds: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        max_wait_seconds: float = math.inf,
+        announce: Callable[[str], None] | None = None,
+    ):
         self.min_interval_seconds = min_interval_seconds
+        self.max_wait_seconds = max_wait_seconds
+        self._announce = announce
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -48,7 +93,15 @@ class RateLimiter:
                         self._last_api_call = now
                     return
                 wait_seconds = ready_at - now
-            self._sleep(wait_seconds)
+            self._wait(route, wait_seconds)
+
+    def _wait(self, route: str, wait_seconds: float) -> None:
+        """Sleep out a wait; a long one is announced, one over the cap raises WaitTooLong."""
+        if wait_seconds > self.max_wait_seconds:
+            raise WaitTooLong(wait_seconds, self.max_wait_seconds)
+        if wait_seconds >= ANNOUNCE_WAIT_SECONDS and self._announce is not None:
+            self._announce(f"rate-limited: waiting {describe_wait(wait_seconds)} before the next request ({route}); Ctrl-C stops")
+        self._sleep(wait_seconds)
 
     def update(self, route: str, headers: Mapping[str, str]) -> None:
         """Learn the bucket state from X-RateLimit-* response headers."""
@@ -60,12 +113,10 @@ class RateLimiter:
                 major = route.split(" ", 1)[-1]
                 self._route_bucket[route] = f"{bucket_hash}:{major}"
             bucket = self._buckets.setdefault(self._bucket_key(route), _Bucket())
-            try:
-                if remaining is not None and reset_after is not None:
-                    bucket.remaining = int(remaining)
-                    bucket.reset_at = self._clock() + float(reset_after)
-            except ValueError:
-                pass
+            seconds = parse_wait(reset_after)
+            if remaining is not None and remaining.strip().isdigit() and seconds is not None:
+                bucket.remaining = int(remaining)
+                bucket.reset_at = self._clock() + seconds
 
     def block(self, route: str, seconds: float, is_global: bool) -> None:
         """After a 429: nobody (global) or nobody on this bucket sends for `seconds`."""
@@ -80,12 +131,12 @@ class RateLimiter:
 
 
 def retry_after_seconds(headers: Mapping[str, str], body: Any) -> float:
-    """How long a 429 asks us to wait: the body's `retry_after`, else `Retry-After`, else 1 s."""
-    if isinstance(body, dict):
-        value = body.get("retry_after")
-        if isinstance(value, (int, float)) and value >= 0:
-            return float(value)
-    try:
-        return max(float(headers.get("Retry-After", "1")), 0.0)
-    except ValueError:
-        return 1.0
+    """How long a 429 asks us to wait: the body's `retry_after`, else `Retry-After`, else
+    `X-RateLimit-Reset-After`, else 1 s; text, NaN and negative values are not used."""
+    candidates = [body.get("retry_after") if isinstance(body, dict) else None]
+    candidates += [headers.get("Retry-After"), headers.get("X-RateLimit-Reset-After")]
+    for value in candidates:
+        seconds = parse_wait(value) if value is not None else None
+        if seconds is not None:
+            return seconds
+    return DEFAULT_WAIT_SECONDS

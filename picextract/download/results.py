@@ -15,10 +15,11 @@ class SaveResult:
 
     ref: PictureRef
     filename: str
-    status: str  # downloaded, skipped, failed, planned (dry run)
+    status: str  # downloaded, skipped, failed, planned (dry run), not_picture, given_up
     size_bytes: int = 0
     error: str | None = None
     refreshed: bool = False
+    http_status: int | None = None
 
 
 @dataclass
@@ -37,11 +38,19 @@ class Summary:
     bytes_downloaded: int = 0
     api_requests: int = 0
     elapsed_seconds: float = 0.0
+    not_pictures: int = 0  # links that answered a web page or another non-picture: recorded, not fetched again
+    malformed: int = 0  # messages skipped because their JSON could not be read
     interrupted: bool = False
     failures: list[SaveResult] = field(default_factory=list)
     filters_on: bool = False
     left_out: int = 0  # pictures of messages the filters left out
     authors_seen: dict[str, Author] = field(default_factory=dict)  # id -> author, for the --author check
+    source_errors: list[str] = field(default_factory=list)  # channels or threads whose paging stopped
+
+    @property
+    def has_errors(self) -> bool:
+        """Some picture failed, or some channel could not be read to its end."""
+        return bool(self.failed or self.source_errors)
 
     def add(self, result: SaveResult) -> None:
         """Count one finished picture."""
@@ -53,6 +62,10 @@ class Summary:
             self.skipped += 1
         elif result.status == "planned":
             self.planned += 1
+        elif result.status == "not_picture":
+            self.not_pictures += 1
+        elif result.status == "given_up":
+            pass
         else:
             self.failed += 1
             self.failures.append(result)

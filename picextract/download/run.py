@@ -6,10 +6,12 @@ A `DownloadRun` owns the run's window, counters, cancel event, state file, index
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -19,13 +21,20 @@ from picextract.discord.client import Cancelled, DiscordClient
 from picextract.discord.errors import DiscordError
 from picextract.download.paging import prefetched
 from picextract.download.results import Reporter, SaveResult, Summary
-from picextract.download.saving import PictureSaver
+from picextract.download.saving import Fetched, PictureSaver, is_external
+from picextract.download.workers import DaemonPool
+from picextract.errors import StorageError
 from picextract.pictures.filenames import fit_name, max_name_chars, path_chars, with_suffix
 from picextract.pictures.filters import FilterGate, MessageFilter
-from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, normalize_url
+from picextract.pictures.media import has_media_extension
+from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of, normalize_url
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate, render_name
-from picextract.store.state import IndexWriter, StateStore
+from picextract.store.index import IndexWriter, picture_dimensions
+from picextract.store.lock import FolderLock
+from picextract.store.state import DEAD_AFTER_RUNS, StateStore
 
+log = logging.getLogger("picextract")
+INTERRUPT_GRACE_SECONDS = 1.0  # Ctrl-C: how long pictures in flight may take to finish before they are dropped
 PREFETCH_MESSAGES = 200  # two pages: the next request is under way while this page is planned
 INTENT_SAMPLE = 100  # messages a bot must see empty before we call the intent missing
 INTENT_HELP = (
@@ -69,7 +78,7 @@ class RunOptions:
 class _NoIndex:
     """The index of a dry run: nothing is written."""
 
-    def append(self, row: list[object]) -> None:
+    def append(self, row: Sequence[object]) -> None:
         pass
 
     def close(self) -> None:
@@ -115,16 +124,33 @@ class DownloadRun:
         self.channel_names: dict[str, str] = {}
         self.sources: dict[str, ChannelInfo] = {}
         self.reserved: dict[str, str] = {}
-        self.pending: set[Future[SaveResult]] = set()
+        self.handled: set[str] = set()  # identities seen this run: a retried failure is not paged twice
+        self.pending: set[Future[Fetched | SaveResult]] = set()
+        self.lock = FolderLock(options.output_dir)
         if not options.dry_run:
-            options.output_dir.mkdir(parents=True, exist_ok=True)
-            self.remove_stale_parts()
-        self.state = StateStore(options.output_dir, read_only=options.dry_run)
-        self.index: IndexWriter | _NoIndex = _NoIndex() if options.dry_run else IndexWriter(options.output_dir)
-        self.gate = FilterGate(options.message_filter, self.state.authors())
+            try:
+                options.output_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as problem:
+                raise StorageError(
+                    f"cannot make the folder {options.output_dir.absolute()}: {problem.strerror or problem}"
+                ) from None
+            # Taken before anything is touched: a second run must not remove the first one's `.part` files.
+            self.lock.acquire()
+        try:
+            if not options.dry_run:
+                self.remove_stale_parts()
+            self.state = StateStore(options.output_dir, read_only=options.dry_run)
+            self.index: IndexWriter | _NoIndex = (
+                _NoIndex() if options.dry_run else IndexWriter(options.output_dir, self.state.rebuild_index(options.output_dir))
+            )
+            self.gate = FilterGate(options.message_filter, self.state.authors())
+        except BaseException:
+            self.lock.release()
+            raise
         self.summary.filters_on = options.message_filter.active
         self.saver = PictureSaver(client, options.output_dir, self.cancel, self.extract)
-        self.executor = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="download")
+        self.workers = DaemonPool(options.workers, "download")
+        self.name_chars = max_name_chars(path_chars(str(options.output_dir.absolute())))  # full path under 250 characters
 
     def extract(self, message: dict[str, Any]) -> list[PictureRef]:
         """The pictures of a message, of the kinds this run saves."""
@@ -133,8 +159,11 @@ class DownloadRun:
 
     def remove_stale_parts(self) -> None:
         """Delete `.part` files a killed earlier run left behind."""
-        for part in self.options.output_dir.glob("*.part"):
-            part.unlink(missing_ok=True)
+        try:
+            for part in self.options.output_dir.glob("*.part"):
+                part.unlink(missing_ok=True)
+        except OSError as problem:
+            raise StorageError(f"cannot clean up {self.options.output_dir.absolute()}: {problem.strerror or problem}") from None
 
     # --- planning (main thread only) ------------------------------------------------------
 
@@ -167,16 +196,35 @@ class DownloadRun:
     def _recognise(self, ref: PictureRef, name: str) -> SaveResult | None:
         """A file already there under `name`: ours when its size fits (a folder saved before the state file)."""
         path = self.options.output_dir / name
+        if not path.is_file():
+            return None
         size = path.stat().st_size
-        if not (path.is_file() and size > 0 and ref.expected_size in (None, size)):
+        if not (size > 0 and ref.expected_size in (None, size)):
             return None
         if not self.options.dry_run:
-            self.state.record(ref.identity, name, size, ref.message_id, ref.channel_id)
-            self.index_row(ref, name)
+            self.record(ref, name, size)
         return SaveResult(ref, name, "skipped", size)
 
+    def _candidates(self, ref: PictureRef, base: str) -> tuple[str, ...]:
+        """The plain name, then the two suffixed forms; each keeps the full path under 250 characters."""
+        fit = self.name_chars
+        return (
+            fit_name(base, fit),
+            with_suffix(base, ref.suffix_id, fit),
+            with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", fit),
+        )
+
+    def _owner(self, name: str) -> str | None:
+        return self.state.owner_of(name) or self.reserved.get(name.casefold())
+
     def plan(self, ref: PictureRef) -> SaveResult | str:
-        """A SaveResult when nothing needs fetching, else the file name to download into."""
+        """A SaveResult when nothing needs fetching, else the name to download for.
+
+        A name without a media extension is not reserved yet: its extension comes from the bytes,
+        and the final name is chosen (and reserved) when they are there (`place`).
+        """
+        if self.state.given_up(ref.identity):
+            return SaveResult(ref, "", "given_up")
         recorded = self.state.lookup(ref.identity)
         if recorded is not None:
             path = self.options.output_dir / recorded.filename
@@ -184,10 +232,11 @@ class DownloadRun:
                 return SaveResult(ref, recorded.filename, "skipped", recorded.size_bytes)
             self.reserved[recorded.filename.casefold()] = ref.identity
             return recorded.filename
-        fit = max_name_chars(path_chars(str(self.options.output_dir.absolute())))  # full path under 250 characters
-        base = fit_name(self.name_of(ref), fit)
-        for name in (base, with_suffix(base, ref.suffix_id, fit), with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", fit)):
-            owner = self.state.owner_of(name) or self.reserved.get(name.casefold())
+        base = fit_name(self.name_of(ref), self.name_chars)
+        if not has_media_extension(base):
+            return base
+        for name in self._candidates(ref, base):
+            owner = self._owner(name)
             if owner == ref.identity:
                 return name
             if owner is not None:
@@ -201,51 +250,106 @@ class DownloadRun:
             return name
         return SaveResult(ref, base, "failed", error="no free file name")
 
+    def place(self, fetched: Fetched) -> SaveResult:
+        """Move a fetched picture under its final name, extension included, never over another picture."""
+        ref = fetched.ref
+        base = fetched.planned if has_media_extension(fetched.planned) else fetched.planned + fetched.result.extension
+        for name in self._candidates(ref, base) if base != fetched.planned else (base,):
+            owner = self._owner(name)
+            if owner is not None and owner != ref.identity:
+                continue
+            if owner is None and self.saver.same_bytes(fetched, name):
+                self.saver.discard(fetched)  # a killed run saved it but did not record it
+                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
+            self.reserved[name.casefold()] = ref.identity
+            if self.saver.place(fetched, name, replace_own=owner == ref.identity and self.state.lookup(ref.identity) is not None):
+                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
+            del self.reserved[name.casefold()]
+        self.saver.discard(fetched)
+        return SaveResult(ref, base, "failed", error=f"no free file name: {base} and its variants belong to other files")
+
     # --- results ----------------------------------------------------------------------------
 
-    def index_row(self, ref: PictureRef, filename: str) -> None:
-        """Append one saved picture to index.csv."""
-        self.index.append(
-            [
-                filename,
-                ref.posted_at.astimezone(timezone.utc).isoformat(),
-                ref.message_id,
-                self.channel_names.get(ref.channel_id, ref.channel_id),
-                ref.author,
-                ref.text,
-                normalize_url(ref.url),
-                ref.width or "",
-                ref.height or "",
-            ]
-        )
+    def guild_id(self, channel_id: str) -> str:
+        """The guild of a channel or thread of this run; "" for a DM (index.csv's guild_id)."""
+        source = self.sources.get(channel_id)
+        return (source.guild_id or "") if source is not None else ""
 
-    def finish(self, result: SaveResult) -> None:
+    def _dimensions(self, ref: PictureRef, filename: str) -> tuple[object, object]:
+        """Width and height as Discord sent them, else read from the saved file ("" when unknown)."""
+        if ref.width and ref.height:
+            return ref.width, ref.height
+        return picture_dimensions(self.options.output_dir / filename) or ("", "")
+
+    def index_row(self, ref: PictureRef, filename: str) -> list[object]:
+        """One saved picture's row of index.csv."""
+        return [
+            filename,
+            ref.posted_at.astimezone(timezone.utc).isoformat(),
+            ref.message_id,
+            self.channel_names.get(ref.channel_id, ref.channel_id),
+            ref.author,
+            ref.text,
+            normalize_url(ref.url),
+            *self._dimensions(ref, filename),
+            self.guild_id(ref.channel_id),
+            ref.channel_id,
+            ref.kind,
+        ]
+
+    def record(self, ref: PictureRef, filename: str, size_bytes: int) -> None:
+        """A picture is on disk: into the state file first (it rebuilds the index), then index.csv."""
+        row = self.index_row(ref, filename)
+        self.state.record(ref.identity, filename, size_bytes, ref.message_id, ref.channel_id, row)
+        self.index.append(row)
+
+    def finish(self, outcome: Fetched | SaveResult) -> None:
         """Record a finished picture in the state file, the index, the summary and the progress."""
+        result = self.place(outcome) if isinstance(outcome, Fetched) else outcome
         ref = result.ref
         if result.status == "downloaded":
-            self.state.record(ref.identity, result.filename, result.size_bytes, ref.message_id, ref.channel_id)
-            self.index_row(ref, result.filename)
-        if result.status in ("downloaded", "skipped") and not self.options.dry_run:
+            self.record(ref, result.filename, result.size_bytes)
+        if self.options.dry_run:
+            pass
+        elif result.status in ("downloaded", "skipped"):
             self.state.clear_failure(ref.identity)
+        elif result.status == "not_picture":
+            self.state.give_up(ref.identity, "not_picture", result.error or "")
         elif result.status == "failed":
-            self.state.add_failure(ref.identity, ref.message_id, ref.channel_id)
+            result = self._failed(result)
         self.summary.add(result)
         self.reporter.picture_done(result)
 
-    def drain(self, keep: int) -> None:
-        """Wait until at most `keep` downloads are in flight, recording the finished ones."""
+    def _failed(self, result: SaveResult) -> SaveResult:
+        """Count a failure; a link dead (404/410) on DEAD_AFTER_RUNS runs is given up, and said so once."""
+        ref = result.ref
+        failed_runs = self.state.add_failure(ref.identity, ref.message_id, ref.channel_id)
+        if is_external(ref) and result.http_status in (404, 410) and failed_runs >= DEAD_AFTER_RUNS:
+            self.state.give_up(ref.identity, "dead", result.error or "")
+            return replace(result, error=f"{result.error}; dead on {failed_runs} runs: not tried again")
+        return result
+
+    def drain(self, keep: int, timeout: float | None = None) -> None:
+        """Wait until at most `keep` downloads are in flight, recording the finished ones;
+        with `timeout`, give up waiting after that many seconds (the rest are abandoned)."""
+        give_up_at = None if timeout is None else time.monotonic() + timeout
         while len(self.pending) > keep:
-            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            left = None if give_up_at is None else give_up_at - time.monotonic()
+            if left is not None and left <= 0:
+                self.pending.clear()
+                return
+            done, _ = wait(self.pending, timeout=left, return_when=FIRST_COMPLETED)
             for future in done:
                 self.pending.discard(future)
-                try:
-                    result = future.result()
-                except Cancelled:
+                if future.cancelled() or isinstance(future.exception(), Cancelled):
                     continue
-                self.finish(result)
+                self.finish(future.result())
 
     def handle(self, ref: PictureRef) -> None:
         """Plan one picture; save it now, later (a worker), or never (already there)."""
+        if ref.identity in self.handled:
+            return
+        self.handled.add(ref.identity)
         self.summary.pictures_found += 1
         self.reporter.picture_found()
         planned = self.plan(ref)
@@ -254,11 +358,22 @@ class DownloadRun:
         elif self.options.dry_run:
             self.finish(SaveResult(ref, planned, "planned", ref.expected_size or 0))
         else:
-            self.pending.add(self.executor.submit(self.saver.save, ref, planned))
+            self.pending.add(self.workers.submit(self.saver.save, ref, planned))
             # The queue between paging and saving is bounded, so memory does not grow with the channel.
             self.drain(keep=self.options.workers * 2 - 1)
 
     # --- sources ------------------------------------------------------------------------------
+
+    def pictures_of(self, message: Any) -> list[PictureRef] | None:
+        """The pictures of one message; None (counted, detail in the debug log) when its JSON cannot be read."""
+        try:
+            refs = self.extract(message)
+            self.intent.see(message)
+            return refs
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as problem:
+            self.summary.malformed += 1
+            log.debug("skipped a malformed message: %s: %.300r", problem, message)
+            return None
 
     def _retry_failures(self, source: ChannelInfo, after: int, before: int | None) -> None:
         """Try again the pictures that failed on an earlier run."""
@@ -266,7 +381,8 @@ class DownloadRun:
             if message_id <= after or (before is not None and message_id >= before):
                 continue
             message = self.client.get_message(source.id, message_id)
-            retried = [ref for ref in self.extract(message) if ref.identity == identity] if message else []
+            refs = (self.pictures_of(message) or []) if message else []
+            retried = [ref for ref in refs if ref.identity == identity]
             if not retried and not self.options.dry_run:
                 self.state.clear_failure(identity)  # the message or picture is gone
             for ref in self.admit(message, retried) if message and retried else []:
@@ -286,38 +402,67 @@ class DownloadRun:
         start, coverage = resume_point([self.state.coverage(k) for k in {key, unfiltered_key}], after)
         self._retry_failures(source, after, before)
         last_id = start
+        malformed_before = self.summary.malformed
         for message in prefetched(self.client.iter_messages(source.id, start, before), PREFETCH_MESSAGES, self.cancel):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
-            self.intent.see(message)
-            for ref in self.admit(message):
+            refs = self.pictures_of(message)
+            if refs is None:
+                continue
+            for ref in self.admit(message, refs):
                 self.handle(ref)
-            last_id = int(message["id"])
+            last_id = max(last_id, message_id_of(message))
         self.release_held()
         self.drain(keep=0)
         self.intent.finish()
         self.summary.authors_seen.update(self.gate.authors)
         self.state.record_authors(list(self.gate.authors.values()))
+        skipped = self.summary.malformed - malformed_before
+        if skipped:
+            self.reporter.note(f"skipped {skipped} malformed message(s) in {source.label} (details with --debug)")
         if not self.options.dry_run:
             self.state.set_coverage(key, coverage[0] if coverage else after, last_id)
 
     def interrupt(self) -> None:
-        """Ctrl-C: stop paging and downloads; finished pictures are recorded, `.part` files go."""
+        """Ctrl-C or SIGTERM: stop paging and downloads; pictures finished within a moment are
+        recorded, the rest are abandoned and their `.part` files removed."""
         self.summary.interrupted = True
+        self.stop(grace_seconds=INTERRUPT_GRACE_SECONDS)
+
+    def stop(self, grace_seconds: float) -> None:
+        """Stop everything in flight; record what finishes within `grace_seconds`."""
         self.cancel.set()
         for future in self.pending:
             future.cancel()
         self.pending = {future for future in self.pending if not future.cancelled()}
-        self.drain(keep=0)
+        try:
+            self.drain(keep=0, timeout=grace_seconds)
+        except StorageError:
+            self.pending.clear()  # the disk refuses: what is saved stays, the error already on its way
+
+    def settle(self) -> None:
+        """After an error: let the downloads in flight finish and be recorded; a second error is
+        dropped (the first one is being reported)."""
+        try:
+            self.drain(keep=0)
+        except Exception:
+            self.stop(grace_seconds=0)
 
     def close(self) -> Summary:
         """End the run: stop the workers, remove `.part` files, close the files; returns the summary."""
         self.cancel.set()
-        self.executor.shutdown(wait=True, cancel_futures=True)
-        if not self.options.dry_run:
-            self.remove_stale_parts()
-        self.state.close()
-        self.index.close()
+        # Never wait here: after a normal end the workers are idle; after an interrupt or an error
+        # one may still sit on a silent socket, and it is a daemon that may be left behind.
+        self.workers.shutdown(wait=False)
+        try:
+            if not self.options.dry_run:
+                self.remove_stale_parts()
+            self.index.close()
+            if not self.options.dry_run:
+                self.state.rebuild_index(self.options.output_dir)  # the rows in posting order
+            self.state.close()
+        finally:
+            self.lock.release()
         self.summary.elapsed_seconds = time.monotonic() - self.started
         self.summary.api_requests = self.client.api_calls - self.api_calls_at_start
         return self.summary

@@ -1,23 +1,52 @@
-"""Saving one picture: fetch it (with a fresh link or the proxy copy when needed) into `.part`, then move it into place."""
+"""Saving one picture: a worker fetches it (with a fresh link or the proxy copy when needed) into its
+own `.part` file; the planner then moves it under its final name, never over another picture."""
 
 from __future__ import annotations
 
+import errno
+import filecmp
+import hashlib
 import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from picextract.discord.client import DiscordClient, DownloadError, FetchResult
 from picextract.discord.errors import DiscordError
 from picextract.download.results import SaveResult
-from picextract.pictures.media import has_media_extension
-from picextract.pictures.refs import PictureRef, signed_url_expired
+from picextract.errors import StorageError
+from picextract.pictures.refs import PictureRef
+from picextract.pictures.urls import is_discord_host, signed_url_expired
+
+EXTERNAL_KINDS = frozenset({"link", "embed", "thumbnail"})  # links to any web site: their answer may be a web page
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A picture fetched into `part`, waiting for the planner to give it its final name."""
+
+    ref: PictureRef
+    planned: str  # the planned name; without a media extension the bytes' extension is added
+    part: Path
+    result: FetchResult
+    refreshed: bool
+
+
+def part_path(folder: Path, planned: str, identity: str) -> Path:
+    """The `.part` file of one picture: unique per identity, so two pictures never share one."""
+    return folder / f"{planned}.{hashlib.sha1(identity.encode()).hexdigest()[:8]}.part"
+
+
+def is_external(ref: PictureRef) -> bool:
+    """A link or embed to another web site, not a file on Discord's hosts."""
+    return ref.kind.removeprefix("forward:") in EXTERNAL_KINDS and not is_discord_host(ref.url)
 
 
 class PictureSaver:
-    """Fetches pictures into one folder; safe to call from several worker threads."""
+    """Fetches pictures into one folder (from several worker threads); places them (from the planner)."""
 
     def __init__(
         self,
@@ -43,13 +72,17 @@ class PictureSaver:
             message = self.client.get_message(ref.channel_id, ref.message_id)
         except DiscordError:
             return None
-        for candidate in self.extract(message) if message else []:
+        try:
+            candidates = self.extract(message) if message else []
+        except ValueError:
+            return None
+        for candidate in candidates:
             if candidate.identity == ref.identity and candidate.url != ref.url:
                 return candidate.url
         return None
 
     def _fetch_url(self, url: str, part: Path, expected_size: int | None, ref: PictureRef) -> FetchResult:
-        return self.client.fetch_to_file(url, part, expected_size, self.cancel, ref.is_video)
+        return self.client.fetch_to_file(url, part, expected_size, self.cancel, ref.is_video, external=is_external(ref))
 
     def fetch(self, ref: PictureRef, part: Path) -> tuple[FetchResult, bool]:
         """Fetch with the fallbacks: a fresh URL when the signed link expired, then `proxy_url`."""
@@ -57,6 +90,8 @@ class PictureSaver:
             return self._fetch_url(ref.url, part, ref.expected_size, ref), False
         except DownloadError as failure:
             error = failure
+        if error.not_picture:
+            raise error
         # Discord's own word ("no longer available") counts too: the local clock may be off.
         if error.status in (403, 404) and "ex=" in ref.url and (error.expired or signed_url_expired(ref.url, time.time())):
             fresh = self.fresh_url(ref)
@@ -66,21 +101,55 @@ class PictureSaver:
             return self._fetch_url(ref.fallback_url, part, None, ref), False
         raise error
 
-    def save(self, ref: PictureRef, filename: str) -> SaveResult:
-        """Fetch one picture into `filename.part`, check it, move it into place."""
-        part = self.output_dir / f"{filename}.part"
+    def save(self, ref: PictureRef, planned: str) -> Fetched | SaveResult:
+        """Worker side: fetch one picture into its `.part` file; a SaveResult when it failed."""
+        part = part_path(self.output_dir, planned, ref.identity)
         try:
             fetched, refreshed = self.fetch(ref, part)
         except DownloadError as failure:
-            return SaveResult(ref, filename, "failed", error=str(failure))
+            status = "not_picture" if failure.not_picture else "failed"
+            return SaveResult(ref, planned, status, error=str(failure), http_status=failure.status)
+        return Fetched(ref, planned, part, fetched, refreshed)
+
+    def place(self, fetched: Fetched, filename: str, replace_own: bool) -> bool:
+        """Planner side: move the `.part` file to `filename`; False when another file is there
+        (only a file of this same picture, `replace_own`, is ever replaced)."""
+        target = self.output_dir / filename
         try:
-            if not has_media_extension(filename):
-                filename += fetched.extension
-            target = self.output_dir / filename
-            os.replace(part, target)
-            posted = ref.posted_at.timestamp()
+            if replace_own:
+                os.replace(fetched.part, target)
+            elif not _link_without_replacing(fetched.part, target):
+                return False
+            posted = fetched.ref.posted_at.timestamp()
             os.utime(target, (posted, posted))
-        except BaseException:
-            part.unlink(missing_ok=True)
+        except OSError as problem:
+            fetched.part.unlink(missing_ok=True)
+            raise StorageError(f"cannot save {target.absolute()}: {problem.strerror or problem}") from None
+        return True
+
+    def same_bytes(self, fetched: Fetched, filename: str) -> bool:
+        """True when `filename` already holds exactly these bytes (saved by a run that was killed before recording it)."""
+        target = self.output_dir / filename
+        return target.is_file() and filecmp.cmp(fetched.part, target, shallow=False)
+
+    def discard(self, fetched: Fetched) -> None:
+        """Remove a `.part` file that will not be used."""
+        fetched.part.unlink(missing_ok=True)
+
+
+def _link_without_replacing(part: Path, target: Path) -> bool:
+    """Move `part` to `target` only if `target` does not exist (a hard link cannot replace a file)."""
+    try:
+        os.link(part, target)
+    except FileExistsError:
+        return False
+    except OSError as problem:
+        if problem.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
             raise
-        return SaveResult(ref, filename, "downloaded", fetched.size_bytes, refreshed=refreshed)
+        # No hard links here (FAT, some network shares): check, then move.
+        if target.exists():
+            return False
+        os.replace(part, target)
+        return True
+    part.unlink()
+    return True

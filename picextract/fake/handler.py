@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from picextract.fake.hostile import is_hostile, serve_hostile
 from picextract.fake.server import ERRORS, EXPIRED_TEXT, HTML_PAGE, FakeDiscord, RequestRecord
 
 VIA = "1.1 google"  # Discord's API answers pass Google's load balancer; clients read a 429 without it as a Cloudflare ban
@@ -111,6 +112,8 @@ class Handler(BaseHTTPRequestHandler):
         if fake.state.latency_seconds:
             time.sleep(fake.state.latency_seconds)
         fault = fake.take_fault(path)
+        if is_hostile(fault):
+            return serve_hostile(self, str(fault), path, query)
         if self._early_fault(fault):
             return
         headers, limited = fake.rate_limit(_bucket_of(path) if kind == "api" else f"cdn:{path}", kind == "api")

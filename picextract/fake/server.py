@@ -256,7 +256,8 @@ class FakeDiscord:
         """The next requests whose path contains `path_part` get these faults, in order.
 
         Faults: 500, 502, 404, 403, 429, drop (connection closed before a reply), truncate (body
-        cut short), slow (reply after `slow_seconds`), html (an HTML page with status 200).
+        cut short), slow (reply after `slow_seconds`), html (an HTML page with status 200), and
+        the hostile ones of `picextract.fake.hostile`.
         """
         with self.lock:
             self.state.faults[path_part].extend(faults)

@@ -36,10 +36,19 @@ class Author:
         return f"{shown} (@{self.username})" if self.username and self.username != shown else shown
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A JSON object, or an empty one when a malformed message has something else there."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def message_author(message: Mapping[str, Any]) -> Author:
     """The author of a message; for a forward that is the one who forwarded it (snapshots carry no author)."""
-    author = message.get("author") or {}
-    member = message.get("member") or {}
+    author = _mapping(message.get("author"))
+    member = _mapping(message.get("member"))
     return Author(
         id=str(author.get("id") or message.get("webhook_id") or ""),
         username=str(author.get("username") or ""),
@@ -51,7 +60,7 @@ def message_author(message: Mapping[str, Any]) -> Author:
 
 def _own_text(message: Mapping[str, Any]) -> list[str]:
     parts = [str(message.get("content") or "")]
-    for embed in message.get("embeds") or []:
+    for embed in map(_mapping, _list(message.get("embeds"))):
         parts += [str(embed.get("title") or ""), str(embed.get("description") or "")]
     return [part for part in parts if part]
 
@@ -59,8 +68,8 @@ def _own_text(message: Mapping[str, Any]) -> list[str]:
 def message_text(message: Mapping[str, Any]) -> str:
     """The text `--contains` searches: content and embed titles and descriptions, with those of forwarded messages."""
     parts = _own_text(message)
-    for snapshot in message.get("message_snapshots") or []:
-        parts += _own_text(snapshot.get("message") or {})
+    for snapshot in map(_mapping, _list(message.get("message_snapshots"))):
+        parts += _own_text(_mapping(snapshot.get("message")))
     return "\n".join(parts)
 
 

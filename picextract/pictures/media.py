@@ -43,6 +43,13 @@ MEDIA_TYPES: tuple[MediaType, ...] = (
     MediaType((".bmp",), ("image/bmp", "image/x-ms-bmp"), True, _is_bmp),
     MediaType((".tiff", ".tif"), ("image/tiff",), True, lambda head: head.startswith((b"II*\x00", b"MM\x00*"))),
     MediaType((".avif",), ("image/avif",), True, _iso_brand((b"avif", b"avis"))),
+    # HEIF stills from phones (https://nokiatech.github.io/heif/technical.html); `mif1` after AVIF's own brands.
+    MediaType(
+        (".heic", ".heif"),
+        ("image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"),
+        True,
+        _iso_brand((b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")),
+    ),
     MediaType((".mov",), ("video/quicktime",), False, _iso_brand((b"qt",))),
     MediaType((".mp4",), ("video/mp4",), False, lambda head: head[4:8] == b"ftyp"),
     MediaType((".webm", ".mkv"), ("video/webm", "video/x-matroska"), False, lambda head: head.startswith(b"\x1a\x45\xdf\xa3")),

@@ -1,18 +1,22 @@
-"""The state file: which picture was saved under which name, so later runs skip it."""
+"""The state file: which picture was saved under which name (with its index row), so later runs skip it."""
 
 from __future__ import annotations
 
-import csv
+import json
+import shutil
 import sqlite3
-import time
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from picextract.errors import StorageError
 from picextract.pictures.filters import Author
+from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME, padded_row, posting_order, read_index_rows, write_index
 
 STATE_FILE_NAME = ".discordpicextract.sqlite3"
-COMMIT_EVERY = 200  # records per transaction: a commit costs a disk sync, paging must not wait on it
-COMMIT_SECONDS = 2.0
+DEAD_AFTER_RUNS = 3  # a link failing 404/410 on this many runs is given up
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pictures (
@@ -34,6 +38,11 @@ CREATE TABLE IF NOT EXISTS failures (
     message_id TEXT NOT NULL,
     source_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS given_up (
+    identity TEXT PRIMARY KEY,
+    verdict TEXT NOT NULL,  -- not_picture or dead
+    detail TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS authors (  -- who posted in this folder's windows: --author checks names against them
     author_id TEXT PRIMARY KEY,
     username TEXT NOT NULL,
@@ -42,8 +51,29 @@ CREATE TABLE IF NOT EXISTS authors (  -- who posted in this folder's windows: --
     is_bot INTEGER NOT NULL
 );
 """
-INDEX_FILE_NAME = "index.csv"
-INDEX_COLUMNS = ["file", "posted_at_utc", "message_id", "channel", "author", "text", "source_url", "width", "height"]
+# Columns added after the first release; older state files get them on open.
+_ADDED_COLUMNS = {"pictures": [("index_row", "TEXT")], "failures": [("failed_runs", "INTEGER NOT NULL DEFAULT 1")]}
+_NEEDED = {
+    "pictures": {"identity", "filename", "size_bytes", "message_id", "channel_id"},
+    "progress": {"source_id", "covered_after", "covered_to"},
+    "failures": {"identity", "message_id", "source_id"},
+}
+
+
+def _stored_row(stored: str | None) -> list[str] | None:
+    """An index row kept in the state file (a JSON list of strings)."""
+    try:
+        row = json.loads(stored) if stored else None
+    except ValueError:
+        return None
+    return [str(field) for field in row] if isinstance(row, list) else None
+
+
+def _refuse_foreign(db: sqlite3.Connection) -> None:
+    """Another program's database at our name is left as it is."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "pictures" not in tables:
+        raise sqlite3.DatabaseError(f"it holds other tables ({', '.join(sorted(tables)[:3])}): not our state file")
 
 
 @dataclass(frozen=True)
@@ -56,30 +86,78 @@ class SavedPicture:
 
 
 class StateStore:
-    """SQLite state in the output folder; used from one thread only (the planner)."""
+    """SQLite state in the output folder; used from one thread only (the planner).
+
+    Every record is committed at once: in WAL mode with synchronous=NORMAL a commit is a write, not
+    a disk sync, and a killed run then loses nothing it had recorded.
+    """
 
     def __init__(self, folder: Path, read_only: bool = False) -> None:
-        self.path = folder / STATE_FILE_NAME
-        if read_only:
-            # A dry run writes nothing: work on an in-memory copy of the state, if there is one.
-            self._db = sqlite3.connect(":memory:")
-            if self.path.is_file():
-                source = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-                source.backup(self._db)
-                source.close()
-        else:
-            self._db = sqlite3.connect(self.path)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self.path = (folder / STATE_FILE_NAME).absolute()
+        with self._storage("open"):
+            self._db = self._open_copy() if read_only else self._open()
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+            rows = list(self._db.execute("SELECT identity, filename, size_bytes FROM pictures"))
         self._by_identity: dict[str, SavedPicture] = {}
         self._by_name: dict[str, str] = {}
-        self._uncommitted = 0
-        self._last_commit = time.monotonic()
-        self._uncommitted = 0
-        self._last_commit = time.monotonic()
-        for identity, filename, size_bytes in self._db.execute("SELECT identity, filename, size_bytes FROM pictures"):
-            self._remember(SavedPicture(identity, filename, size_bytes))
+        for identity, filename, size_bytes in rows:
+            self._remember(SavedPicture(str(identity), str(filename), int(size_bytes)))
+
+    # --- opening -------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        _refuse_foreign(db)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def _open_copy(self) -> sqlite3.Connection:
+        """A dry run writes nothing, not even `-wal`/`-shm`: it reads a private copy of the state file."""
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        if not self.path.is_file():
+            return memory
+        with tempfile.TemporaryDirectory(prefix="picextract-") as scratch:
+            copy = Path(scratch) / STATE_FILE_NAME
+            for suffix in ("", "-wal"):
+                source = Path(f"{self.path}{suffix}")
+                if source.is_file():
+                    shutil.copyfile(source, f"{copy}{suffix}")
+            source_db = sqlite3.connect(copy)
+            _refuse_foreign(source_db)
+            source_db.backup(memory)
+            source_db.close()
+        return memory
+
+    def _migrate(self) -> None:
+        """Refuse a foreign database; add the columns newer versions use."""
+        for table, needed in _NEEDED.items():
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if not needed <= columns:
+                raise sqlite3.DatabaseError(f"table {table} lacks {', '.join(sorted(needed - columns))}: not our state file")
+        for table, added in _ADDED_COLUMNS.items():
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, declaration in added:
+                if name not in columns:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+
+    @contextmanager
+    def _storage(self, action: str) -> Iterator[None]:
+        """sqlite3 and OS errors -> one StorageError naming the state file and the cause."""
+        try:
+            yield
+        except sqlite3.DatabaseError as problem:
+            cause = str(problem)
+            if isinstance(problem, sqlite3.OperationalError) and "locked" in cause:
+                cause += " (another program holds it)"
+            damaged = action == "open" and not isinstance(problem, sqlite3.OperationalError) or "not our state file" in cause
+            advice = "; move it away and run again" if damaged else ""
+            raise StorageError(f"cannot {action} the state file {self.path}: {cause}{advice}") from None
+        except OSError as problem:
+            raise StorageError(f"cannot {action} the state file {self.path}: {problem.strerror or problem}") from None
+
+    # --- pictures ------------------------------------------------------------------------
 
     def _remember(self, saved: SavedPicture) -> None:
         self._by_identity[saved.identity] = saved
@@ -93,43 +171,103 @@ class StateStore:
         """The identity recorded under a file name (compared case-insensitively)."""
         return self._by_name.get(filename.casefold())
 
-    def record(self, identity: str, filename: str, size_bytes: int, message_id: int, channel_id: str) -> None:
-        """Remember a saved picture; committed in batches (see `flush`)."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO pictures (identity, filename, size_bytes, message_id, channel_id) VALUES (?, ?, ?, ?, ?)",
-            (identity, filename, size_bytes, str(message_id), channel_id),
-        )
+    def record(
+        self, identity: str, filename: str, size_bytes: int, message_id: int, channel_id: str, index_row: Sequence[object] = ()
+    ) -> None:
+        """Remember a saved picture and its index.csv row."""
+        stored_row = json.dumps([str(field) for field in index_row], ensure_ascii=False) if index_row else None
+        with self._storage("write"):
+            self._db.execute(
+                "INSERT OR REPLACE INTO pictures (identity, filename, size_bytes, message_id, channel_id, index_row) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (identity, filename, size_bytes, str(message_id), channel_id, stored_row),
+            )
         self._remember(SavedPicture(identity, filename, size_bytes))
-        self._uncommitted += 1
-        if self._uncommitted >= COMMIT_EVERY or time.monotonic() - self._last_commit >= COMMIT_SECONDS:
-            self.flush()
+
+    def index_rows(self, folder: Path) -> list[list[str]]:
+        """One index row per recorded picture whose file is in `folder`, in the order they were saved."""
+        legacy = read_index_rows(folder / INDEX_FILE_NAME)
+        rows: list[list[str]] = []
+        with self._storage("read"):
+            records = list(self._db.execute("SELECT filename, message_id, index_row FROM pictures ORDER BY rowid"))
+        for filename, message_id, stored in records:
+            if not (folder / filename).is_file():
+                continue
+            stored_row = _stored_row(stored)
+            row = (padded_row(stored_row) if stored_row else None) or legacy.get(filename)
+            if row is None:
+                row = [filename, "", str(message_id)] + [""] * (len(INDEX_COLUMNS) - 3)
+            rows.append([filename, *row[1:]])
+        # Rows of files on disk the state file does not know (it was deleted): kept, not lost.
+        recorded = {str(record[0]) for record in records}
+        rows += [row for filename, row in legacy.items() if filename not in recorded and (folder / filename).is_file()]
+        return rows
+
+    def rebuild_index(self, folder: Path) -> set[str]:
+        """Write index.csv again from the state file: one row per saved picture on disk, none twice, by posting time.
+
+        Returns the file names it holds, so the run does not append their rows a second time.
+        """
+        rows = posting_order(self.index_rows(folder))
+        write_index(folder / INDEX_FILE_NAME, rows)
+        return {row[0] for row in rows}
+
+    # --- progress, failures, links given up ------------------------------------------------
 
     def coverage(self, source_id: str) -> tuple[int, int] | None:
         """(after, to): every message of the source with after < id <= to was processed."""
-        row = self._db.execute("SELECT covered_after, covered_to FROM progress WHERE source_id = ?", (source_id,)).fetchone()
+        with self._storage("read"):
+            row = self._db.execute("SELECT covered_after, covered_to FROM progress WHERE source_id = ?", (source_id,)).fetchone()
         return (int(row[0]), int(row[1])) if row else None
 
     def set_coverage(self, source_id: str, covered_after: int, covered_to: int) -> None:
         """Remember what a completed run of a source processed."""
-        self._db.execute("INSERT OR REPLACE INTO progress VALUES (?, ?, ?)", (source_id, covered_after, covered_to))
-        self.flush()
+        with self._storage("write"):
+            self._db.execute("INSERT OR REPLACE INTO progress VALUES (?, ?, ?)", (source_id, covered_after, covered_to))
 
-    def add_failure(self, identity: str, message_id: int, source_id: str) -> None:
-        """A picture that failed: the next run retries it."""
-        self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", (identity, str(message_id), source_id))
+    def add_failure(self, identity: str, message_id: int, source_id: str) -> int:
+        """A picture that failed: the next run retries it. Returns on how many runs it has failed."""
+        with self._storage("write"):
+            self._db.execute(
+                "INSERT INTO failures (identity, message_id, source_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (identity) DO UPDATE SET failed_runs = failed_runs + 1",
+                (identity, str(message_id), source_id),
+            )
+            row = self._db.execute("SELECT failed_runs FROM failures WHERE identity = ?", (identity,)).fetchone()
+        return int(row[0]) if row else 1
 
     def clear_failure(self, identity: str) -> None:
         """The picture is saved now, or gone."""
-        self._db.execute("DELETE FROM failures WHERE identity = ?", (identity,))
+        with self._storage("write"):
+            self._db.execute("DELETE FROM failures WHERE identity = ?", (identity,))
 
     def failures(self, source_id: str) -> dict[str, int]:
         """identity -> message id of the pictures of a source that failed last time."""
-        rows = self._db.execute("SELECT identity, message_id FROM failures WHERE source_id = ?", (source_id,))
+        with self._storage("read"):
+            rows = list(self._db.execute("SELECT identity, message_id FROM failures WHERE source_id = ?", (source_id,)))
         return {identity: int(message_id) for identity, message_id in rows}
+
+    def give_up(self, identity: str, verdict: str, detail: str) -> None:
+        """A link that is no picture, or dead: never fetched again."""
+        with self._storage("write"):
+            self._db.execute("INSERT OR REPLACE INTO given_up VALUES (?, ?, ?)", (identity, verdict, detail))
+            self._db.execute("DELETE FROM failures WHERE identity = ?", (identity,))
+
+    def given_up(self, identity: str) -> str | None:
+        """`not_picture` or `dead` for a link given up on an earlier run."""
+        with self._storage("read"):
+            row = self._db.execute("SELECT verdict FROM given_up WHERE identity = ?", (identity,)).fetchone()
+        return str(row[0]) if row else None
+
+    def close(self) -> None:
+        """Close the database (every record is already committed)."""
+        with self._storage("close"):
+            self._db.close()
 
     def authors(self) -> list[Author]:
         """The authors earlier runs saw (a later run pages only new messages)."""
-        rows = self._db.execute("SELECT author_id, username, global_name, nick, is_bot FROM authors")
+        with self._storage("read"):
+            rows = list(self._db.execute("SELECT author_id, username, global_name, nick, is_bot FROM authors"))
         return [
             Author(author_id, username, global_name, nick, bool(is_bot))
             for author_id, username, global_name, nick, is_bot in rows
@@ -137,56 +275,25 @@ class StateStore:
 
     def record_authors(self, authors: list[Author]) -> None:
         """Remember the authors a run saw."""
-        self._db.executemany(
-            "INSERT OR REPLACE INTO authors VALUES (?, ?, ?, ?, ?)",
-            [(a.id, a.username, a.global_name, a.nick, int(a.is_bot)) for a in authors],
-        )
-
-    def flush(self) -> None:
-        """Commit pending records. A batch lost in a crash costs nothing: the next run
-        recognises those files by name and size."""
-        self._db.commit()
-        self._uncommitted = 0
-        self._last_commit = time.monotonic()
-
-    def close(self) -> None:
-        """Commit and close the database."""
-        self.flush()
-        self._db.close()
+        with self._storage("write"):
+            self._db.executemany(
+                "INSERT OR REPLACE INTO authors VALUES (?, ?, ?, ?, ?)",
+                [(a.id, a.username, a.global_name, a.nick, int(a.is_bot)) for a in authors],
+            )
 
 
-_INDEX_KEY = (INDEX_COLUMNS.index("message_id"), INDEX_COLUMNS.index("source_url"))
-
-
-def _index_key(row: list[object] | list[str]) -> tuple[str, str]:
-    """What makes a row one picture, whatever its file name: message id and URL without signature."""
-    return str(row[_INDEX_KEY[0]]), str(row[_INDEX_KEY[1]])
-
-
-class IndexWriter:
-    """`index.csv` in the output folder: one row a saved picture, appended, never rewritten."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / INDEX_FILE_NAME
-        is_new = not self.path.is_file() or self.path.stat().st_size == 0
-        # The rows already there: a run after the state file was deleted must not add them again.
-        self._keys: set[tuple[str, str]] = set()
-        if not is_new:
-            with open(self.path, newline="", encoding="utf-8") as existing:
-                self._keys = {_index_key(row) for row in csv.reader(existing) if len(row) == len(INDEX_COLUMNS)}
-        self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
-        self._writer = csv.writer(self._file)
-        if is_new:
-            self._writer.writerow(INDEX_COLUMNS)
-
-    def append(self, row: list[object]) -> None:
-        """Add one picture's row, unless the index has that picture already."""
-        key = _index_key(row)
-        if key in self._keys:
-            return
-        self._keys.add(key)
-        self._writer.writerow(row)
-
-    def close(self) -> None:
-        """Flush and close the file."""
-        self._file.close()
+def recorded_message_ids(folder: Path) -> dict[str, int]:
+    """File name -> message id from the state file, read-only; empty when there is none or it is unreadable."""
+    path = folder / STATE_FILE_NAME
+    if not path.is_file():
+        return {}
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return {
+                str(filename): int(message_id) for filename, message_id in db.execute("SELECT filename, message_id FROM pictures")
+            }
+        finally:
+            db.close()
+    except (sqlite3.Error, ValueError):  # the gallery does without it
+        return {}

@@ -1,0 +1,218 @@
+"""Downloads: HTTP bodies read within limits (a byte cap, a total deadline, gzip/deflate decoded in
+bounded pieces), CDN statuses, and the `.part` file a picture streams into."""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from picextract.discord.rate_limits import retry_after_seconds
+from picextract.errors import StorageError
+from picextract.pictures.media import extension_from_magic
+
+CHUNK_BYTES = 64 * 1024
+
+
+class BodyError(Exception):
+    """A body broke a limit or could not be decoded; `retry` says whether another try may help."""
+
+    def __init__(self, message: str, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+class BodyCancelled(Exception):
+    """The run was interrupted while a body was streaming."""
+
+
+class _Decoder:
+    """Content-Encoding undone by us, so a small compressed body can never inflate past the cap in one step."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding.strip().lower()
+        if self.encoding in ("", "identity"):
+            self._inflate = None
+        elif self.encoding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS)
+        else:
+            raise BodyError(f"unsupported Content-Encoding {self.encoding!r}")
+        self._started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """Decoded pieces of `data`, each at most CHUNK_BYTES long."""
+        if self._inflate is None:
+            yield data
+            return
+        try:
+            piece = self._inflate.decompress(data, CHUNK_BYTES)
+        except zlib.error:
+            if self.encoding != "deflate" or self._started:
+                raise BodyError(f"damaged {self.encoding} body", retry=True) from None
+            # Some servers send raw deflate without the zlib header (RFC 9110 §8.4.1.2 says zlib).
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            piece = self._inflate.decompress(data, CHUNK_BYTES)
+        self._started = True
+        yield piece
+        while self._inflate.unconsumed_tail:
+            yield self._inflate.decompress(self._inflate.unconsumed_tail, CHUNK_BYTES)
+
+
+@dataclass
+class BodyLimits:
+    """What one body may cost: decoded bytes, and seconds from now."""
+
+    max_bytes: int
+    deadline: float  # on `clock`
+    clock: Callable[[], float] = time.monotonic
+    cancel: threading.Event | None = None
+
+
+def iter_body(response: requests.Response, limits: BodyLimits, too_large: str) -> Iterator[bytes]:
+    """The decoded body in pieces; BodyError past the byte cap or deadline, or when shorter than Content-Length."""
+    decoder = _Decoder(response.headers.get("Content-Encoding", ""))
+    declared = response.headers.get("Content-Length", "")
+    received = decoded = 0
+    while True:
+        if limits.cancel is not None and limits.cancel.is_set():
+            raise BodyCancelled()
+        if limits.clock() > limits.deadline:
+            raise BodyError(f"too slow: not finished after {decoded:,} bytes when the time limit ran out")
+        # read1 returns what has arrived, so the deadline and Ctrl-C are checked while a server drips.
+        try:
+            raw = response.raw.read1(CHUNK_BYTES, decode_content=False)
+        except urllib3.exceptions.ProtocolError:
+            if not declared.isdigit():
+                raise
+            raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True) from None
+        if not raw:
+            break
+        received += len(raw)
+        for piece in decoder.feed(raw):
+            decoded += len(piece)
+            if decoded > limits.max_bytes:
+                raise BodyError(too_large)
+            yield piece
+    if declared.isdigit() and received < int(declared):
+        raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True)
+
+
+def read_body(response: requests.Response, limits: BodyLimits, too_large: str) -> bytes:
+    """The whole decoded body, at most `limits.max_bytes` long."""
+    body = bytearray()
+    for piece in iter_body(response, limits, too_large):
+        body += piece
+    return bytes(body)
+
+
+class DownloadError(Exception):
+    """One picture could not be fetched; the run goes on."""
+
+    def __init__(self, message: str, status: int | None = None, expired: bool = False, not_picture: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.expired = expired
+        self.not_picture = not_picture
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A body streamed to disk and checked: its size and the picture type its bytes show."""
+
+    size_bytes: int
+    extension: str
+
+
+def json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a download should turn out to be."""
+
+    size: int | None
+    allow_video: bool
+    external: bool
+
+
+def check_cdn_status(response: requests.Response, url: str) -> None:
+    """Nothing for a 200; otherwise the exception that status means."""
+    status = response.status_code
+    host = urlsplit(url).netloc
+    if status == 429:
+        raise RateLimited(retry_after_seconds(response.headers, None))  # the body is not read: it could be endless
+    if status >= 500 or status == 408:
+        raise Transient(f"HTTP {status} from {host}", status)
+    if status != 200:
+        expired = b"no longer available" in response.raw.read(200, decode_content=True)
+        raise DownloadError(f"HTTP {status} from {host}", status, expired=expired)
+
+
+def stream_to_file(response: requests.Response, part_path: Path, expect: Expect, limits: BodyLimits) -> FetchResult:
+    """Write the body into `part_path`, checking its first bytes, its size and its limits."""
+    host = urlsplit(response.url).netloc
+    too_large = (
+        f"larger than the {expect.size:,} bytes Discord announced"
+        if expect.size is not None and expect.size < limits.max_bytes
+        else f"larger than {limits.max_bytes:,} bytes (MAX_DOWNLOAD_BYTES)"
+    )
+    extension: str | None = None
+    written = 0
+    with _open_part(part_path) as part_file:
+        for piece in iter_body(response, limits, too_large):
+            if extension is None:
+                extension = extension_from_magic(piece[:16], expect.allow_video)
+                if extension is None:
+                    kind = response.headers.get("Content-Type", "unknown type")
+                    if expect.external:
+                        raise DownloadError(f"not a picture ({kind}) from {host}", 200, not_picture=True)
+                    raise Transient(f"not a picture ({kind}) from {host}", 200)
+            _write(part_file, part_path, piece)
+            written += len(piece)
+    if extension is None:
+        raise Transient("empty body", 200)
+    if expect.size is not None and written != expect.size:
+        raise Transient(f"size {written} bytes, Discord announced {expect.size}", 200)
+    return FetchResult(size_bytes=written, extension=extension)
+
+
+def _open_part(part_path: Path) -> BinaryIO:
+    try:
+        return open(part_path, "wb")  # noqa: SIM115 (the caller's with closes it)
+    except OSError as problem:
+        raise StorageError(f"cannot write {part_path.absolute()}: {problem.strerror or problem}") from None
+
+
+def _write(part_file: BinaryIO, part_path: Path, piece: bytes) -> None:
+    try:
+        part_file.write(piece)
+    except OSError as problem:
+        raise StorageError(f"cannot write {part_path.absolute()}: {problem.strerror or problem}") from None
+
+
+class Transient(Exception):
+    def __init__(self, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimited(Exception):
+    def __init__(self, seconds: float, is_global: bool = False, block: bool = True) -> None:
+        super().__init__(f"rate limited for {seconds} s")
+        self.seconds = seconds
+        self.is_global = is_global
+        self.block = block

@@ -1,0 +1,122 @@
+"""`index.csv`: one row per saved picture, appended during a run and rebuilt from the state file at its start."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from picextract.errors import StorageError
+
+INDEX_FILE_NAME = "index.csv"
+# New columns go at the end: older files stay readable (picextract/gallery/records.py parse_index).
+INDEX_COLUMNS = [
+    "file",
+    "posted_at_utc",
+    "message_id",
+    "channel",
+    "author",
+    "text",
+    "source_url",
+    "width",
+    "height",
+    "guild_id",
+    "channel_id",
+    "kind",
+]
+FIRST_COLUMNS = 9  # the columns of the first release; rows of that length are padded
+
+
+def padded_row(row: list[str]) -> list[str] | None:
+    """An index row at today's width (older rows padded), or None when it is no row of ours."""
+    if not FIRST_COLUMNS <= len(row) <= len(INDEX_COLUMNS):
+        return None
+    return row + [""] * (len(INDEX_COLUMNS) - len(row))
+
+
+def posting_order(rows: Iterable[Sequence[str]]) -> list[Sequence[str]]:
+    """Rows by posting time, then file name (`posted_at_utc` is ISO 8601 in UTC: text order is time order)."""
+    return sorted(rows, key=lambda row: (row[1], row[0]))
+
+
+def picture_dimensions(path: Path) -> tuple[int, int] | None:
+    """Width and height from a picture's header (Pillow reads no pixels for this); None when it cannot tell."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Exception:  # Pillow raises many kinds for files it cannot read; all mean "unknown"
+        return None
+
+
+def _storage_error(path: Path, problem: OSError) -> StorageError:
+    return StorageError(f"cannot write {path.absolute()}: {problem.strerror or problem}")
+
+
+def read_index_rows(path: Path) -> dict[str, list[str]]:
+    """file name -> its first row in an existing index.csv (a row cut by a kill is ignored)."""
+    rows: dict[str, list[str]] = {}
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as index_file:
+            for row in csv.reader(index_file):
+                full = padded_row(row)
+                if full is not None and row != INDEX_COLUMNS[: len(row)]:
+                    rows.setdefault(full[0], full)
+    except FileNotFoundError:
+        pass
+    except (OSError, csv.Error):
+        pass  # unreadable: it is rebuilt from the state file
+    return rows
+
+
+def write_index(path: Path, rows: Iterable[Sequence[object]]) -> None:
+    """Replace index.csv in one step (a temporary file moved into place): a kill leaves the old or the new one."""
+    temporary = path.with_name(f"{path.name}.tmp")
+    try:
+        with open(temporary, "w", newline="", encoding="utf-8") as index_file:
+            writer = csv.writer(index_file)
+            writer.writerow(INDEX_COLUMNS)
+            writer.writerows(rows)
+        os.replace(temporary, path)
+    except OSError as problem:
+        temporary.unlink(missing_ok=True)
+        raise _storage_error(path, problem) from None
+    except BaseException:  # Ctrl-C or SIGTERM while writing: the old index stays
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+class IndexWriter:
+    """Appends one row per picture saved during a run; each row is flushed at once."""
+
+    def __init__(self, folder: Path, present: set[str] | None = None) -> None:
+        self.path = folder / INDEX_FILE_NAME
+        self.present = present or set()  # files whose row is there already
+        try:
+            is_new = not self.path.is_file() or self.path.stat().st_size == 0
+            self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
+            self._writer = csv.writer(self._file)
+            if is_new:
+                self._writer.writerow(INDEX_COLUMNS)
+        except OSError as problem:
+            raise _storage_error(self.path, problem) from None
+
+    def append(self, row: Sequence[object]) -> None:
+        """Add one picture's row, unless its file has one already."""
+        if str(row[0]) in self.present:
+            return
+        self.present.add(str(row[0]))
+        try:
+            self._writer.writerow(row)
+            self._file.flush()
+        except OSError as problem:
+            raise _storage_error(self.path, problem) from None
+
+    def close(self) -> None:
+        """Close the file."""
+        try:
+            self._file.close()
+        except OSError as problem:
+            raise _storage_error(self.path, problem) from None
