@@ -27,7 +27,6 @@ from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
 from picextract.discord.pace import at_risk_suffix, default_workers
 from picextract.errors import EXIT_CODES_HELP, ExitCode, PicExtractError, UsageError, error_boundary
-from picextract.gallery.page import build_gallery
 from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
 from picextract.pictures.refs import KIND_RULES
 from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
@@ -274,6 +273,8 @@ def _window(flags: FlagValues) -> tuple[datetime, datetime | None]:
 
 def rebuild_gallery(folder: Path) -> int:
     """`--gallery DIR`: write DIR/index.html from the folder alone."""
+    from picextract.gallery.page import build_gallery  # imported when used: it brings numpy (0.1 s at every start)
+
     if not folder.is_dir():
         raise UsageError(f"--gallery: {folder} is not a folder")
     print(f"Gallery: {build_gallery(folder)}")
@@ -282,6 +283,8 @@ def rebuild_gallery(folder: Path) -> int:
 
 def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None:
     """index.html after a run, unless --no-gallery or --dry-run."""
+    from picextract.gallery.page import build_gallery
+
     if not args.dry_run and not args.no_gallery and folder.is_dir():
         print(f"Gallery: {build_gallery(folder, workers)}")
 

@@ -134,7 +134,8 @@ def main() -> None:
     # A bot token: the rate-limit headers alone set the pace (RATE_LIMIT_DELAY is for user tokens).
     env.update(DISCORD_API_BASE=server.api_base, DISCORD_BOT_TOKEN=BOT_TOKEN, PYTHONPATH=str(ROOT))
     scratch = Path(tempfile.mkdtemp(prefix="bench-download-"))
-    tool = [sys.executable, str(ROOT / "main.py"), "--channel", CHANNEL_ID, "--days", "14", "--no-input"]
+    # --no-gallery: the offline gallery's thumbnails are not part of downloading (the sequential client makes none).
+    tool = [sys.executable, str(ROOT / "main.py"), "--channel", CHANNEL_ID, "--days", "14", "--no-input", "--no-gallery"]
     commands = {f"tool:{workers}": [*tool, "--workers", str(workers)] for workers in worker_counts}
     commands["sequential"] = [
         sys.executable,
