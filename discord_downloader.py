@@ -6,9 +6,12 @@ The downloader is long-lived (client, folder, options); each `run()` gets a fres
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any, TypeVar
 
 from picextract.discord.channels import FORUM_TYPES, THREAD_PARENT_TYPES, ChannelInfo, ChannelResolver
 from picextract.discord.client import ChannelStopped, DiscordClient
@@ -20,6 +23,28 @@ from picextract.pictures.refs import DEFAULT_KINDS
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate
 
 Chooser = Callable[[list[ChannelInfo]], ChannelInfo]
+T = TypeVar("T")
+
+
+def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start `function(*args)` in a daemon thread; the returned callable waits for its result or raises its error."""
+    outcome: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def work() -> None:
+        try:
+            outcome.put((True, function(*args)))
+        except BaseException as error:  # handed to the caller, raised there
+            outcome.put((False, error))
+
+    threading.Thread(target=work, name="background", daemon=True).start()
+
+    def result() -> T:
+        ok, value = outcome.get()
+        if not ok:
+            raise value
+        return value
+
+    return result
 
 
 class DiscordDownloader:
@@ -61,16 +86,22 @@ class DiscordDownloader:
         """One channel by ID, or by name within its guild."""
         return self.channels.resolve_channel(channel, guild, choose)
 
-    def _walk(self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None) -> None:
-        """The channel's own messages, then each of its threads active in the window."""
+    def _walk(
+        self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None, threads_since: datetime
+    ) -> None:
+        """The channel's own messages, then each of its threads active since `threads_since`."""
+        listing = None
+        if self.options.threads and channel.type in THREAD_PARENT_TYPES:
+            # Listed while the channel pages: a bot's listing requests then add no time of their own.
+            listing = in_background(self.channels.thread_sources, channel, threads_since)
         if channel.type not in FORUM_TYPES:
             try:
                 run.process_source(channel, since, until)
             except ChannelStopped as problem:
                 self._stopped(run, channel, problem)
-        if not (self.options.threads and channel.type in THREAD_PARENT_TYPES):
+        if listing is None:
             return
-        for thread in self.channels.thread_sources(channel, since):
+        for thread in listing():
             try:
                 run.process_source(thread, since, until)
                 run.summary.threads_scanned += 1
@@ -86,11 +117,13 @@ class DiscordDownloader:
         run.summary.source_errors.append(f"{source.label}: {problem}")
         self.reporter.note(f"error: {source.label}: {problem}")
 
-    def run(self, channel: ChannelInfo, since: datetime, until: datetime | None = None) -> Summary:
-        """Save every picture posted in [since, until) in the channel and its threads; callable any number of times."""
+    def run(
+        self, channel: ChannelInfo, since: datetime, until: datetime | None = None, threads_since: datetime | None = None
+    ) -> Summary:
+        """Save the pictures of [since, until) in the channel and its threads (active since `threads_since`); callable again."""
         run = DownloadRun(self.client, self.options, self.reporter)
         try:
-            self._walk(run, channel, since, until)
+            self._walk(run, channel, since, until, max(since, threads_since or since))
         except KeyboardInterrupt:
             run.interrupt()
         except Exception:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,11 +26,13 @@ from picextract.cli.questions import ChannelQuestion, ask_output, ask_token, che
 from picextract.discord.channels import ChannelInfo, ChannelResolver, output_folder
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
+from picextract.discord.pace import at_risk_suffix, default_workers
 from picextract.errors import EXIT_CODES_HELP, ExitCode, PicExtractError, UsageError, error_boundary
-from picextract.gallery.page import build_gallery
 from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
 from picextract.pictures.refs import KIND_RULES
 from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
+from picextract.watch.loop import WatchReporter, WatchTarget
+from picextract.watch.session import DEFAULT_INTERVAL_SECONDS, check_watch_flags, note_on_stderr, parse_interval, watch
 
 DEMO_OUTPUT_DIR = "demo-output"
 PROGRAM_DIR = Path(__file__).resolve().parent
@@ -59,7 +62,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--until", help="end of the window, exclusive (a date means the end of that day); default now")
     parser.add_argument("--output", help=f"output folder (default {settings.DEFAULT_OUTPUT_DIR})")
     parser.add_argument("--timezone", help=f"clock used in file names: local, UTC or an IANA name (default {settings.TIMEZONE})")
-    parser.add_argument("--workers", type=int, help=f"parallel downloads (default {settings.MAX_WORKERS})")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help=f"parallel downloads (default {settings.MAX_WORKERS}; {settings.BOT_MAX_WORKERS} with a bot token)",
+    )
     parser.add_argument(
         "--all-channels", action="store_true", help="with --guild: every text, announcement and forum channel you can read"
     )
@@ -92,6 +99,15 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
+    parser.add_argument(
+        "--watch",
+        nargs="?",
+        type=parse_interval,
+        const=DEFAULT_INTERVAL_SECONDS,
+        metavar="SECONDS",
+        help=f"keep going: poll for new pictures every SECONDS (default {DEFAULT_INTERVAL_SECONDS:g}) until Ctrl-C or SIGTERM",
+    )
+    parser.add_argument("--verbose", action="store_true", help="with --watch: a line for every poll, also the quiet ones")
     parser.add_argument("--env-file", help="settings file to read instead of .env (default: ./.env, else .env beside main.py)")
     parser.add_argument("--version", action="version", version=f"DiscordPicExtract {__version__}")
     parser.add_argument("--no-gallery", action="store_true", help="do not write index.html (the offline gallery) after the run")
@@ -174,6 +190,10 @@ def _start_demo(args: argparse.Namespace) -> dict[str, str]:
     from picextract.fake.sample import start_demo_server
 
     _server, demo_env = start_demo_server()
+    if args.watch is not None:
+        from picextract.fake.demo_feed import post_pictures_every
+
+        post_pictures_every(_server, demo_env["DEMO_CHANNEL_ID"], seconds=3.0)  # new pictures for the watch to find
     args.channel, args.output, args.no_input = demo_env["DEMO_CHANNEL_ID"], args.output or DEMO_OUTPUT_DIR, True
     print(f"Demo: a fake Discord server runs at {demo_env['DISCORD_API_BASE']}; saving into {args.output}/", file=sys.stderr)
     return {name: value for name, value in os.environ.items() if name != "DISCORD_BOT_TOKEN"} | demo_env
@@ -191,6 +211,8 @@ def _download_all(
     channels, output_dir = target
     start, until = _window(flags)  # after the last prompt: the window ends now, not when the program started
     several = len(channels) > 1 or args.all_channels
+    watch_reporter = WatchReporter(note_on_stderr) if args.watch is not None else None
+    watched: list[WatchTarget] = []
 
     def downloader_for(folder: Path) -> DiscordDownloader:
         return DiscordDownloader(
@@ -198,7 +220,7 @@ def _download_all(
             folder,
             flags.tz,
             workers=flags.workers,
-            reporter=reporter,
+            reporter=watch_reporter or reporter,
             kinds=flags.kinds,
             threads=not args.no_threads,
             dry_run=args.dry_run,
@@ -216,6 +238,9 @@ def _download_all(
             if folder.exists() and not folder.is_dir():
                 raise UsageError(f"output {folder} exists and is not a folder")
             downloader = downloader_for(folder)
+            if watch_reporter is not None:
+                watched.append(WatchTarget(channel, folder, downloader))
+                continue
             reporter.begin(format_header(channel, folder, start, until, flags.tz) + _choices(flags))
             summary = downloader.run(channel, start, until)
             authors_seen.update(summary.authors_seen)
@@ -225,6 +250,18 @@ def _download_all(
                 print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
                 return ExitCode.INTERRUPTED
             worst = max(worst, ExitCode.SOME_FAILED if summary.has_errors else ExitCode.OK)
+        if watch_reporter is not None:
+            after_poll = _dedup_after_poll(environment) if args.dedup else None
+            return watch(
+                watched,
+                start,
+                args.watch,
+                watch_reporter,
+                lambda: client.api_calls,
+                verbose=args.verbose,
+                tz=flags.tz,
+                after_poll=after_poll,
+            )
     finally:
         reporter.close()
     unknown = unknown_authors(flags.message_filter, authors_seen.values())
@@ -238,6 +275,18 @@ def _dedup(folders: list[Path], dry_run: bool, environment: Mapping[str, str]) -
     from picextract.dedup.run import dedup_after_download
 
     return dedup_after_download(folders, dry_run, environment)
+
+
+def _dedup_after_poll(environment: Mapping[str, str]) -> Callable[[Path, list[str]], None]:
+    """`--watch --dedup`: after a poll that saved pictures, the dedup brings the new ones that are no re-post
+    into `<folder>-clean` (its hash cache makes this a rerun over known files); its report stays quiet."""
+
+    def after_poll(folder: Path, new_names: list[str]) -> None:
+        from picextract.dedup.run import dedup_after_download
+
+        dedup_after_download([folder], False, environment, out=io.StringIO())
+
+    return after_poll
 
 
 def _choices(flags: FlagValues) -> str:
@@ -257,6 +306,8 @@ def _window(flags: FlagValues) -> tuple[datetime, datetime | None]:
 
 def rebuild_gallery(folder: Path) -> int:
     """`--gallery DIR`: write DIR/index.html from the folder alone."""
+    from picextract.gallery.page import build_gallery  # imported when used: it brings numpy (0.1 s at every start)
+
     if not folder.is_dir():
         raise UsageError(f"--gallery: {folder} is not a folder")
     print(f"Gallery: {build_gallery(folder)}")
@@ -265,6 +316,8 @@ def rebuild_gallery(folder: Path) -> int:
 
 def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None:
     """index.html after a run, unless --no-gallery or --dry-run."""
+    from picextract.gallery.page import build_gallery
+
     if not args.dry_run and not args.no_gallery and folder.is_dir():
         print(f"Gallery: {build_gallery(folder, workers)}")
 
@@ -280,9 +333,12 @@ def run(argv: list[str] | None = None) -> int:
         environment, env_file = _start_demo(args), None
     settings = _load_settings(environment, env_file)
     flags = check_flags(args, settings)
+    check_watch_flags(args.watch, flags.until, args.dry_run)
     prompter = Prompter(interactive=sys.stdin.isatty() and not args.no_input)
     reporter = ProgressReporter(show_bar=sys.stdout.isatty() and sys.stderr.isatty())
     authorization, source = _token(environment, env_file, settings, prompter)
+    if args.workers is None:
+        flags = replace(flags, workers=default_workers(settings, authorization.startswith("Bot ")))
     client = DiscordClient(authorization, settings, pool_size=flags.workers + 2, announce=reporter.note)
     try:
         resolver = ChannelResolver(client, reporter)
@@ -295,8 +351,8 @@ def run(argv: list[str] | None = None) -> int:
         if prompter.interactive or "{guild}" in f"{output_dir}{flags.name_template.text}":
             channels = resolver.name_guilds(channels)
         return _download_all(args, client, flags, (channels, output_dir), reporter, environment)
-    except AuthError:
-        raise AuthError(refused_token_message(source)) from None
+    except AuthError as refused:
+        raise AuthError(refused_token_message(source) + at_risk_suffix(refused)) from None
     finally:
         client.close()
 

@@ -21,7 +21,8 @@ def main() -> None:
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
     api = os.environ["DISCORD_API_BASE"]
-    headers = {"Authorization": os.environ["DISCORD_USER_TOKEN"]}
+    bot_token = os.environ.get("DISCORD_BOT_TOKEN")
+    headers = {"Authorization": f"Bot {bot_token}" if bot_token else os.environ["DISCORD_USER_TOKEN"]}
     cutoff = datetime.now(timezone.utc) - timedelta(days=args.days)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from picextract.discord.pace import RISK_ADVICE
 from picextract.fake.sample import (
     BOT_TOKEN,
     CHANNEL_ID,
@@ -355,7 +356,7 @@ def test_env_file_is_found_beside_main_py_and_named_in_messages(server: FakeDisc
     assert refused.returncode == 3
     assert (
         refused.stderr
-        == f"error: Discord rejected the token from DISCORD_USER_TOKEN in {tmp_path / 'app' / '.env'} (401 Unauthorized): check it, or get a new one\n"
+        == f"error: Discord rejected the token from DISCORD_USER_TOKEN in {tmp_path / 'app' / '.env'} (401 Unauthorized): check it, or get a new one; {RISK_ADVICE}\n"
     )
     (tmp_path / "app" / ".env").write_text(f"DISCORD_USER_TOKEN={USER_TOKEN}\nMAX_RETRIES=many\n")
     broken = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)

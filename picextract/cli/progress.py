@@ -144,6 +144,7 @@ def format_summary(
         lines.append("  By kind:           " + ", ".join(f"{count} {kind}" for kind, count in sorted(by_kind.items())))
     skipped_threads = f", {summary.threads_skipped} skipped: no access" if summary.threads_skipped else ""
     lines.append(f"  Scanned:           {summary.messages_scanned} messages, {summary.threads_scanned} threads{skipped_threads}")
+    lines.append(f"  API requests:      {summary.api_requests}")
     if summary.not_pictures:
         lines.append(f"  Not pictures:      {summary.not_pictures} (links to web pages; not fetched again)")
     if summary.malformed:

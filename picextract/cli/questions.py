@@ -13,6 +13,7 @@ from picextract.cli.prompts import Prompter
 from picextract.discord.channels import ChannelInfo, ChannelResolver, Reachable
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AccessError, AuthError
+from picextract.discord.pace import at_risk_suffix
 from picextract.errors import UsageError
 
 TOKEN_PROMPT = "Enter your Discord token (bot or user; typing is hidden): "
@@ -35,8 +36,8 @@ def check_token(settings: Settings, authorization: str, source: str) -> None:
     """A token from the environment or `.env`, checked before any question; the error names its source."""
     try:
         whoami(settings, authorization)
-    except AuthError:
-        raise AuthError(refused_token_message(source)) from None
+    except AuthError as refused:
+        raise AuthError(refused_token_message(source) + at_risk_suffix(refused)) from None
 
 
 def refused_token_message(source: str) -> str:

@@ -171,7 +171,7 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
     return ExitCode.SOME_FAILED if counts.unreadable or placed.unreadable else ExitCode.OK
 
 
-def dedup_after_download(folders: Sequence[Path], dry_run: bool, environ: Mapping[str, str]) -> int:
+def dedup_after_download(folders: Sequence[Path], dry_run: bool, environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
     """`main.py --dedup`: the same dedup over the downloaded folder(s) into `<folder>-clean`."""
     existing = [folder for folder in folders if folder.is_dir()]
     if not existing:
@@ -179,5 +179,5 @@ def dedup_after_download(folders: Sequence[Path], dry_run: bool, environ: Mappin
         return ExitCode.OK
     source = Path(os.path.commonpath([folder.resolve() for folder in existing]))
     output = source.with_name(source.name + CLEAN_SUFFIX)
-    print(f"Removing re-posts from {source} into {output}", file=sys.stderr)
-    return run_dedup(DedupOptions(source, output, dry_run=dry_run, cache=default_cache_path(environ)))
+    print(f"Removing re-posts from {source} into {output}", file=out if out is not sys.stdout else sys.stderr)
+    return run_dedup(DedupOptions(source, output, dry_run=dry_run, cache=default_cache_path(environ)), out=out)

@@ -14,7 +14,8 @@ import requests
 import urllib3
 
 from config import Settings
-from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError
+from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError, RequestRejectedError
+from picextract.discord.pace import pace_for
 from picextract.discord.rate_limits import RateLimiter, WaitTooLong, retry_after_seconds
 from picextract.discord.tokens import clean_authorization
 from picextract.discord.transfer import (
@@ -86,10 +87,11 @@ class DiscordClient:
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # The pace spaces a user token's requests (jittered); a bot's follow the rate-limit headers alone.
+        self.pace = pace_for(self._authorization, settings, clock=clock, sleep=sleep)
         self.limiter = RateLimiter(
-            settings.RATE_LIMIT_DELAY, clock=clock, sleep=sleep, max_wait_seconds=settings.MAX_RATE_LIMIT_WAIT, announce=announce
+            0.0, clock=clock, sleep=sleep, max_wait_seconds=settings.MAX_RATE_LIMIT_WAIT, announce=announce
         )
-        self.api_calls = 0
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -99,6 +101,11 @@ class DiscordClient:
         self._sleep(self.settings.RETRY_BACKOFF * (2**attempt))
 
     # --- API ---------------------------------------------------------------------------
+
+    @property
+    def api_calls(self) -> int:
+        """API requests sent so far."""
+        return self.pace.requests
 
     @property
     def is_bot(self) -> bool:
@@ -118,9 +125,9 @@ class DiscordClient:
                 self.limiter.acquire(route, is_api=True)
             except WaitTooLong as too_long:
                 raise ChannelStopped(f"gave up on {what}: {too_long}") from None
-            self.api_calls += 1
             try:
-                return self._api_once(method, path, params, json_body, what)
+                with self.pace.turn(path):
+                    return self._api_once(method, path, params, json_body, what)
             except _Retry as problem:
                 if failures >= self.settings.MAX_RETRIES:
                     raise ApiError(str(problem)) from None
@@ -129,6 +136,8 @@ class DiscordClient:
             except RateLimited as limited:
                 waits += 1
                 if waits > MAX_RATE_LIMIT_WAITS:
+                    if limited.block:  # recorded all the same: the next call (a watch's next poll) must wait it out
+                        self.limiter.block(route, limited.seconds, limited.is_global)
                     raise ApiError(f"Discord kept rate-limiting requests for {what}; try again later") from None
                 self._wait_out(route, limited, what)
 
@@ -394,4 +403,5 @@ def _api_outcome(response: requests.Response, body: Any, what: str) -> Any:
         raise NotFoundError(f"{what} not found: {_discord_message(body)}")
     if status >= 500:
         raise _Retry(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")
-    raise ApiError(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")
+    rejected = RequestRejectedError if 400 <= status < 500 else ApiError  # a 4xx will not pass on a retry
+    raise rejected(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")

@@ -25,3 +25,7 @@ class NotFoundError(DiscordError):
 
 class ApiError(DiscordError):
     """Any other failure once retries are used up."""
+
+
+class RequestRejectedError(ApiError):
+    """A 4xx other than 401/403/404/429: sending it again would not help (a watch stops on it)."""

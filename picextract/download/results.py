@@ -36,6 +36,7 @@ class Summary:
     threads_scanned: int = 0
     threads_skipped: int = 0
     bytes_downloaded: int = 0
+    api_requests: int = 0
     elapsed_seconds: float = 0.0
     not_pictures: int = 0  # links that answered a web page or another non-picture: recorded, not fetched again
     malformed: int = 0  # messages skipped because their JSON could not be read

@@ -119,6 +119,7 @@ class DownloadRun:
         self.summary = Summary()
         self.cancel = threading.Event()
         self.started = time.monotonic()
+        self.api_calls_at_start = client.api_calls
         self.intent = IntentCheck(client.is_bot)
         self.channel_names: dict[str, str] = {}
         self.sources: dict[str, ChannelInfo] = {}
@@ -463,4 +464,5 @@ class DownloadRun:
         finally:
             self.lock.release()
         self.summary.elapsed_seconds = time.monotonic() - self.started
+        self.summary.api_requests = self.client.api_calls - self.api_calls_at_start
         return self.summary

@@ -132,6 +132,10 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def do_POST(self) -> None:  # noqa: N802
+        if self.path.startswith("/control/"):  # tests' control side, not Discord's API (picextract/fake/control.py)
+            from picextract.fake.control import answer_control
+
+            return answer_control(self, self.fake)
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"null")
         _, path, _ = self._begin("api")
