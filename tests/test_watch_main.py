@@ -149,7 +149,8 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
 
 def test_watch_with_dedup_brings_each_new_picture_but_no_repost_to_the_clean_folder(server: FakeDiscord, tmp_path: Path) -> None:
     factory = setup_server(server)
-    first_posted = datetime.now(UTC) - timedelta(minutes=2)
+    # Yesterday at noon: the re-post a minute later falls on the same date (the dedup compares within a date).
+    first_posted = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
     factory.message(first_posted, "", [factory.attachment("first.png", make_picture(1, size=(40, 30)))])
     env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN, XDG_CACHE_HOME=str(tmp_path / "cache"))
     program = Program(["--channel", CHANNEL_ID, "--output", "o", "--watch", "0.2", "--dedup"], env, tmp_path)
