@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -157,105 +158,142 @@ def build_sample_channel(server: FakeDiscord, now: datetime, count: int = 300, s
     return expected
 
 
-def _sample_message(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[tuple[str, bytes]]:
+Picture = tuple[str, bytes]  # (expected file name, bytes) of a picture a sample message shows
+
+
+def _sample_message(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
     """Posts one message of a kind picked by `number`; returns (expected name, bytes) it shows."""
-    kind = number % 10
-    seed = number * 10
-    if kind in (0, 1):  # a chart upload
-        data = make_picture(seed, "PNG" if kind == 0 else "JPEG")
-        name = f"chart_{number}.{'png' if kind == 0 else 'jpg'}"
-        factory.message(when, f"SPX setup {number}", [factory.attachment(name, data)])
-        return [(name, data)]
-    if kind == 2:  # two pasted screenshots with the same name in one message
-        first, second = make_picture(seed), make_picture(seed + 1)
-        attachments = [factory.attachment("image.png", first), factory.attachment("image.png", second)]
-        factory.message(when, "", attachments)
-        return [("image.png", first), (f"image_{attachments[1]['id']}.png", second)]
-    if kind == 3:  # a bare link, auto-embedded as type image with the picture in thumbnail
-        data = make_picture(seed)
-        url = factory.external(f"charts/level_{number}.png", data)
-        embed = {"type": "image", "url": url, "thumbnail": {"url": url, "proxy_url": url + "?proxy=1", "width": 6, "height": 4}}
-        factory.message(when, f"look {url}", embeds=[embed])
-        return [(f"level_{number}.png", data)]
-    if kind == 4:  # a bot's rich embed: the image counts, the thumbnail does not
-        data, thumb = make_picture(seed), make_picture(seed + 1)
-        image_url = factory.external(f"bot/signal_{number}.png", data)
-        thumb_url = factory.external(f"bot/logo_{number}.png", thumb)
-        embed = {"type": "rich", "title": "Signal", "image": {"url": image_url}, "thumbnail": {"url": thumb_url}}
-        factory.message(when, "", embeds=[embed], author=user("80351110224678999", "spx-signal-bot", bot=True))
-        return [(f"signal_{number}.png", data)]
-    if kind == 5:  # non-pictures only: a PDF, a video and a gifv embed
-        pdf = factory.attachment(f"report_{number}.pdf", b"%PDF-1.4 fake", "application/pdf")
-        video = factory.attachment(f"clip_{number}.mp4", b"\x00\x00\x00\x18ftypmp42", "video/mp4")
-        gif_still = factory.external(f"tenor/still_{number}.png", make_picture(seed))
-        gif_video = factory.external(
-            f"tenor/still_{number}.png.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(number % 256), "video/mp4"
-        )
-        gifv = {"type": "gifv", "url": "https://tenor.com/x", "thumbnail": {"url": gif_still}, "video": {"url": gif_video}}
-        factory.message(when, "no pictures here", [pdf, video], embeds=[gifv])
-        return []
-    if kind == 6:  # a forward: the snapshot's attachment counts
-        data = make_picture(seed, "GIF")
-        attachment = factory.attachment(f"forwarded_{number}.gif", data)
-        snapshot = {
-            "message": {
-                "type": 0,
-                "content": "",
-                "attachments": [attachment],
-                "embeds": [],
-                "timestamp": iso(when - timedelta(days=400)),
-                "flags": 0,
-                "components": [],
-            }
-        }
-        factory.message(
-            when,
-            "",
-            message_reference={"type": 1, "channel_id": "1", "message_id": "2"},
-            message_snapshots=[snapshot],
-            flags=16384,
-        )
-        return [(f"forwarded_{number}.gif", data)]
-    if kind == 7:  # a reply: the parent's attachment is not this message's picture
-        parent = {
-            "id": "1",
-            "channel_id": factory.channel_id,
+    return _SAMPLE_KINDS[number % 10](factory, rng, number, when)
+
+
+def _chart_upload(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kinds 0 and 1: a chart upload (PNG for even numbers, JPEG for odd)."""
+    png = number % 10 == 0
+    data = make_picture(number * 10, "PNG" if png else "JPEG")
+    name = f"chart_{number}.{'png' if png else 'jpg'}"
+    factory.message(when, f"SPX setup {number}", [factory.attachment(name, data)])
+    return [(name, data)]
+
+
+def _same_name_screenshots(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kind 2: two pasted screenshots with the same name in one message."""
+    first, second = make_picture(number * 10), make_picture(number * 10 + 1)
+    attachments = [factory.attachment("image.png", first), factory.attachment("image.png", second)]
+    factory.message(when, "", attachments)
+    return [("image.png", first), (f"image_{attachments[1]['id']}.png", second)]
+
+
+def _auto_embedded_link(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kind 3: a bare link, auto-embedded as type image with the picture in thumbnail."""
+    data = make_picture(number * 10)
+    url = factory.external(f"charts/level_{number}.png", data)
+    embed = {"type": "image", "url": url, "thumbnail": {"url": url, "proxy_url": url + "?proxy=1", "width": 6, "height": 4}}
+    factory.message(when, f"look {url}", embeds=[embed])
+    return [(f"level_{number}.png", data)]
+
+
+def _bot_rich_embed(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kind 4: a bot's rich embed: the image counts, the thumbnail does not."""
+    data, thumb = make_picture(number * 10), make_picture(number * 10 + 1)
+    image_url = factory.external(f"bot/signal_{number}.png", data)
+    thumb_url = factory.external(f"bot/logo_{number}.png", thumb)
+    embed = {"type": "rich", "title": "Signal", "image": {"url": image_url}, "thumbnail": {"url": thumb_url}}
+    factory.message(when, "", embeds=[embed], author=user("80351110224678999", "spx-signal-bot", bot=True))
+    return [(f"signal_{number}.png", data)]
+
+
+def _no_pictures(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kind 5: non-pictures only: a PDF, a video and a gifv embed."""
+    pdf = factory.attachment(f"report_{number}.pdf", b"%PDF-1.4 fake", "application/pdf")
+    video = factory.attachment(f"clip_{number}.mp4", b"\x00\x00\x00\x18ftypmp42", "video/mp4")
+    gif_still = factory.external(f"tenor/still_{number}.png", make_picture(number * 10))
+    gif_video = factory.external(f"tenor/still_{number}.png.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(number % 256), "video/mp4")
+    gifv = {"type": "gifv", "url": "https://tenor.com/x", "thumbnail": {"url": gif_still}, "video": {"url": gif_video}}
+    factory.message(when, "no pictures here", [pdf, video], embeds=[gifv])
+    return []
+
+
+def _forward(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kind 6: a forward: the snapshot's attachment counts."""
+    data = make_picture(number * 10, "GIF")
+    attachment = factory.attachment(f"forwarded_{number}.gif", data)
+    snapshot = {
+        "message": {
+            "type": 0,
             "content": "",
-            "attachments": [factory.attachment("parent.png", make_picture(seed))],
+            "attachments": [attachment],
             "embeds": [],
+            "timestamp": iso(when - timedelta(days=400)),
+            "flags": 0,
+            "components": [],
         }
-        factory.message(when, "agreed", type=19, referenced_message=parent, message_reference={"type": 0, "message_id": "1"})
-        return []
-    if kind == 8:  # components v2 media gallery, plus a sticker that is not saved
-        data = make_picture(seed)
-        attachment = factory.attachment(f"gallery_{number}.png", data)
-        gallery = {
-            "type": 12,
-            "items": [
-                {
-                    "media": {
-                        "url": attachment["url"],
-                        "proxy_url": attachment["proxy_url"],
-                        "content_type": "image/png",
-                        "attachment_id": attachment["id"],
-                    }
-                }
-            ],
-        }
-        factory.message(
-            when,
-            "",
-            components=[{"type": 17, "components": [gallery]}],
-            flags=1 << 15,
-            sticker_items=[{"id": "9", "name": "wave", "format_type": 1}],
-        )
-        return [(f"gallery_{number}.png", data)]
-    # kind 9: an image link with a query string and no embed, plus plain text
-    data = make_picture(seed, "WEBP") if rng.random() < 0.5 else make_picture(seed)
+    }
+    factory.message(
+        when,
+        "",
+        message_reference={"type": 1, "channel_id": "1", "message_id": "2"},
+        message_snapshots=[snapshot],
+        flags=16384,
+    )
+    return [(f"forwarded_{number}.gif", data)]
+
+
+def _reply(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kind 7: a reply: the parent's attachment is not this message's picture."""
+    parent = {
+        "id": "1",
+        "channel_id": factory.channel_id,
+        "content": "",
+        "attachments": [factory.attachment("parent.png", make_picture(number * 10))],
+        "embeds": [],
+    }
+    factory.message(when, "agreed", type=19, referenced_message=parent, message_reference={"type": 0, "message_id": "1"})
+    return []
+
+
+def _media_gallery(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kind 8: a components v2 media gallery, plus a sticker that is not saved."""
+    data = make_picture(number * 10)
+    attachment = factory.attachment(f"gallery_{number}.png", data)
+    media = {
+        "url": attachment["url"],
+        "proxy_url": attachment["proxy_url"],
+        "content_type": "image/png",
+        "attachment_id": attachment["id"],
+    }
+    gallery = {"type": 12, "items": [{"media": media}]}
+    factory.message(
+        when,
+        "",
+        components=[{"type": 17, "components": [gallery]}],
+        flags=1 << 15,
+        sticker_items=[{"id": "9", "name": "wave", "format_type": 1}],
+    )
+    return [(f"gallery_{number}.png", data)]
+
+
+def _bare_image_link(factory: MessageFactory, rng: random.Random, number: int, when: datetime) -> list[Picture]:
+    """Kind 9: an image link with a query string and no embed, plus plain text (the only kind that draws from `rng`)."""
+    data = make_picture(number * 10, "WEBP") if rng.random() < 0.5 else make_picture(number * 10)
     ext = "webp" if data[:4] == b"RIFF" else "png"
     url = factory.external(f"links/shot_{number}.{ext}", data, f"image/{ext}")
     factory.message(when, f"<{url}?size=large>")
     return [(f"shot_{number}.{ext}", data)]
+
+
+# One builder per kind (`number % 10`), in the order the sample channel cycles through them.
+_SAMPLE_KINDS: tuple[Callable[[MessageFactory, random.Random, int, datetime], list[Picture]], ...] = (
+    _chart_upload,
+    _chart_upload,
+    _same_name_screenshots,
+    _auto_embedded_link,
+    _bot_rich_embed,
+    _no_pictures,
+    _forward,
+    _reply,
+    _media_gallery,
+    _bare_image_link,
+)
 
 
 def add_demo_channels(server: FakeDiscord, now: datetime) -> list[ExpectedPicture]:
