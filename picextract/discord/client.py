@@ -14,9 +14,10 @@ import requests
 import urllib3
 
 from config import Settings
-from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError, RequestRejectedError
+from picextract.discord.answers import Retryable, api_outcome
+from picextract.discord.errors import ApiError
 from picextract.discord.pace import pace_for
-from picextract.discord.rate_limits import RateLimiter, WaitTooLong, retry_after_seconds
+from picextract.discord.rate_limits import RateLimiter, WaitTooLong
 from picextract.discord.tokens import clean_authorization
 from picextract.discord.transfer import (
     BodyCancelled,
@@ -36,7 +37,6 @@ from picextract.pictures.refs import DISCORD_EPOCH_MS
 USER_AGENT = "DiscordBot (https://github.com/discordpicextract/discordpicextract, 1.0)"
 PAGE_LIMIT = 100  # the most Get Channel Messages returns, discord-api.md §2
 MAX_RATE_LIMIT_WAITS = 10  # 429s tolerated for one call before we give up
-SEARCH_NOT_READY = 110000  # 202 "Index not yet available", discord-api.md §5
 THREAD_SEARCH_PAGE = 25  # threads/search limit, discord-api.md §6
 THREAD_SEARCH_MAX_OFFSET = 9975
 
@@ -50,17 +50,6 @@ class ChannelStopped(ApiError):
 
 class PagingError(ChannelStopped):
     """A channel's pages do not move forward (or come from the future): its paging stops."""
-
-
-def _discord_message(body: Any) -> str:
-    if isinstance(body, dict) and body.get("message"):
-        code = body.get("code")
-        return f"{body['message']} (code {code})" if code is not None else str(body["message"])
-    return "no details"
-
-
-class _Retry(Exception):
-    """This try failed in a way another try may fix."""
 
 
 class DiscordClient:
@@ -128,7 +117,7 @@ class DiscordClient:
             try:
                 with self.pace.turn(path):
                     return self._api_once(method, path, params, json_body, what)
-            except _Retry as problem:
+            except Retryable as problem:
                 if failures >= self.settings.MAX_RETRIES:
                     raise ApiError(str(problem)) from None
                 self._backoff(failures)
@@ -151,7 +140,7 @@ class DiscordClient:
             self._sleep(limited.seconds)
 
     def _api_once(self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any, what: str) -> Any:
-        """One request: the JSON of a 200, else _Retry, RateLimited or one of our errors."""
+        """One request: the JSON of a 200, else Retryable, RateLimited or one of our errors."""
         try:
             with self.session.request(
                 method,
@@ -165,12 +154,12 @@ class DiscordClient:
                 self.limiter.update(f"{method} {path}", response.headers)
                 body = self._api_json(response, what)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
-            raise _Retry(f"could not reach Discord at {self.settings.API_BASE}: {type(error).__name__}") from None
+            raise Retryable(f"could not reach Discord at {self.settings.API_BASE}: {type(error).__name__}") from None
         except BodyError as problem:
             if problem.retry:
-                raise _Retry(f"Discord's answer for {what} was cut short: {problem}") from None
+                raise Retryable(f"Discord's answer for {what} was cut short: {problem}") from None
             raise ApiError(f"Discord's answer for {what}: {problem}") from None
-        return _api_outcome(response, body, what)
+        return api_outcome(response, body, what)
 
     def _api_json(self, response: requests.Response, what: str) -> Any:
         """The decoded JSON body (None when it is not JSON), read within MAX_API_BYTES."""
@@ -375,33 +364,3 @@ def _new_threads(page: Any, seen: set[str], what: str) -> list[dict[str, Any]]:
         raise PagingError(f"stopped listing {what}: the server sent the same page again")
     seen.update(str(thread["id"]) for thread in fresh)
     return fresh
-
-
-def _api_outcome(response: requests.Response, body: Any, what: str) -> Any:
-    """The JSON of a 200; RateLimited for 429 and 202 "not ready"; _Retry for 5xx; our error otherwise."""
-    status = response.status_code
-    if status == 200:
-        if body is None:
-            raise ApiError(f"Discord sent a response that is not JSON for {what}")
-        return body
-    if status == 202 and isinstance(body, dict) and body.get("code") == SEARCH_NOT_READY:
-        # The search index is still being built: wait as asked (discord-api.md §5).
-        raise RateLimited(retry_after_seconds(response.headers, body), block=False)
-    if status == 429:
-        is_global = bool(isinstance(body, dict) and body.get("global")) or (
-            response.headers.get("X-RateLimit-Global", "").lower() == "true"
-        )
-        raise RateLimited(retry_after_seconds(response.headers, body), is_global=is_global)
-    if status == 401:
-        raise AuthError(
-            "Discord rejected the token (401 Unauthorized): check it, or get a new one. "
-            "Set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN in .env"
-        )
-    if status == 403:
-        raise AccessError(f"no access to {what}: {_discord_message(body)}")
-    if status == 404:
-        raise NotFoundError(f"{what} not found: {_discord_message(body)}")
-    if status >= 500:
-        raise _Retry(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")
-    rejected = RequestRejectedError if 400 <= status < 500 else ApiError  # a 4xx will not pass on a retry
-    raise rejected(f"Discord answered HTTP {status} for {what}: {_discord_message(body)}")

@@ -1,0 +1,55 @@
+"""What one Discord API answer means: its JSON, a wait, a retry, or one of our errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError, RequestRejectedError
+from picextract.discord.rate_limits import retry_after_seconds
+from picextract.discord.transfer import RateLimited
+
+SEARCH_NOT_READY = 110000  # 202 "Index not yet available", discord-api.md §5
+
+
+class Retryable(Exception):
+    """This try failed (no connection, a cut-short body, a 5xx) in a way another try may fix."""
+
+
+def api_outcome(response: requests.Response, body: Any, what: str) -> Any:
+    """The JSON of a 200; RateLimited for 429 and 202 "not ready"; Retryable for 5xx; our error otherwise."""
+    status = response.status_code
+    if status == 200:
+        if body is None:
+            raise ApiError(f"Discord sent a response that is not JSON for {what}")
+        return body
+    if status == 202 and isinstance(body, dict) and body.get("code") == SEARCH_NOT_READY:
+        # The search index is still being built: wait as asked (discord-api.md §5).
+        raise RateLimited(retry_after_seconds(response.headers, body), block=False)
+    if status == 429:
+        is_global = bool(isinstance(body, dict) and body.get("global")) or (
+            response.headers.get("X-RateLimit-Global", "").lower() == "true"
+        )
+        raise RateLimited(retry_after_seconds(response.headers, body), is_global=is_global)
+    if status == 401:
+        raise AuthError(
+            "Discord rejected the token (401 Unauthorized): check it, or get a new one. "
+            "Set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN in .env"
+        )
+    if status == 403:
+        raise AccessError(f"no access to {what}: {discord_message(body)}")
+    if status == 404:
+        raise NotFoundError(f"{what} not found: {discord_message(body)}")
+    if status >= 500:
+        raise Retryable(f"Discord answered HTTP {status} for {what}: {discord_message(body)}")
+    rejected = RequestRejectedError if 400 <= status < 500 else ApiError  # a 4xx will not pass on a retry
+    raise rejected(f"Discord answered HTTP {status} for {what}: {discord_message(body)}")
+
+
+def discord_message(body: Any) -> str:
+    """Discord's own words from an error body ("message (code N)"), for the user."""
+    if isinstance(body, dict) and body.get("message"):
+        code = body.get("code")
+        return f"{body['message']} (code {code})" if code is not None else str(body["message"])
+    return "no details"
