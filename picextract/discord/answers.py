@@ -10,7 +10,7 @@ from picextract.discord.errors import AccessError, ApiError, AuthError, NotFound
 from picextract.discord.rate_limits import retry_after_seconds
 from picextract.discord.transfer import RateLimited
 
-SEARCH_NOT_READY = 110000  # 202 "Index not yet available", discord-api.md §5
+SEARCH_NOT_READY = 110000  # 202 "Index not yet available", https://docs.discord.food/resources/channel#search-threads
 
 
 class Retryable(Exception):
@@ -25,7 +25,7 @@ def api_outcome(response: requests.Response, body: Any, what: str) -> Any:
             raise ApiError(f"Discord sent a response that is not JSON for {what}")
         return body
     if status == 202 and isinstance(body, dict) and body.get("code") == SEARCH_NOT_READY:
-        # The search index is still being built: wait as asked (discord-api.md §5).
+        # The search index is still being built: wait as asked (https://docs.discord.food/resources/channel#search-threads).
         raise RateLimited(retry_after_seconds(response.headers, body), block=False)
     if status == 429:
         is_global = bool(isinstance(body, dict) and body.get("global")) or (

@@ -215,7 +215,10 @@ class ChannelResolver:
         return found
 
     def readable(self, channel_id: str) -> bool:
-        """Whether the token may open the channel (a listed channel may still answer 403, discord-api.md §6)."""
+        """Whether the token may open the channel (a listed channel may still answer 403).
+
+        https://github.com/discord/discord-api-docs/issues/867
+        """
         try:
             self.client.get_channel(channel_id)
         except (AccessError, NotFoundError):
@@ -259,7 +262,11 @@ class ChannelResolver:
         return [replace(c, guild_name=c.guild_name or names.get(c.guild_id or "")) for c in channels]
 
     def thread_sources(self, channel: ChannelInfo, since: datetime) -> list[ChannelInfo]:
-        """The channel's threads active since `since`, de-duplicated (discord-api.md §6).
+        """The channel's threads active since `since`, de-duplicated.
+
+        Bots: https://discord.com/developers/docs/resources/guild#list-active-guild-threads and
+        https://discord.com/developers/docs/resources/channel#list-public-archived-threads ; user tokens:
+        https://docs.discord.food/resources/channel#search-threads (unofficial user-API docs).
 
         Each listing stands alone: one the token may not read is reported, the others still count.
         """

@@ -35,9 +35,11 @@ from picextract.discord.transfer import (
 from picextract.pictures.refs import DISCORD_EPOCH_MS
 
 USER_AGENT = "DiscordBot (https://github.com/discordpicextract/discordpicextract, 1.0)"
-PAGE_LIMIT = 100  # the most Get Channel Messages returns, discord-api.md §2
+# The most Get Channel Messages returns: https://discord.com/developers/docs/resources/message#get-channel-messages
+PAGE_LIMIT = 100
 MAX_RATE_LIMIT_WAITS = 10  # 429s tolerated for one call before we give up
-THREAD_SEARCH_PAGE = 25  # threads/search limit, discord-api.md §6
+# threads/search limit: https://docs.discord.food/resources/channel#search-threads (unofficial user-API docs)
+THREAD_SEARCH_PAGE = 25
 THREAD_SEARCH_MAX_OFFSET = 9975
 
 
@@ -250,7 +252,8 @@ class DiscordClient:
             page = self.api(f"/channels/{channel_id}/messages", {"after": str(cursor), "limit": PAGE_LIMIT}, what=what)
             if not isinstance(page, list):
                 raise PagingError(f"stopped paging {what}: Discord sent something that is not a list of messages")
-            # Pages come newest first even when paging with `after` (discord-api.md §2).
+            # Pages come newest first even when paging with `after`:
+            # https://discord.com/developers/docs/resources/message#get-channel-messages
             fresh, unusable = _split_page(page, cursor)
             yield from unusable  # the caller counts them as malformed
             if len(page) > len(unusable) and not fresh:

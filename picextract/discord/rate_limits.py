@@ -51,7 +51,10 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Thread-safe waits for Discord's per-bucket, global and 429 limits (discord-api.md §5)."""
+    """Thread-safe waits for Discord's per-bucket, global and 429 limits.
+
+    https://discord.com/developers/docs/topics/rate-limits
+    """
 
     def __init__(
         self,

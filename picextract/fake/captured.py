@@ -3,7 +3,7 @@
 Each payload keeps its ids, timestamps and fields; only its URLs move onto the fake server (Discord's
 CDN to `/cdn/`, the media proxy to `/media/`, any other host to `/ext/<host>/...`), where a small
 file of the right kind is hosted, and signed attachment URLs are signed afresh as the API does on
-every read (UDOC reference.mdx §Signed Attachment URLs).
+every read (https://docs.discord.food/reference#signed-attachment-urls).
 """
 
 from __future__ import annotations

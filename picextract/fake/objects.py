@@ -114,7 +114,7 @@ def application() -> Json:
 
 
 def partial_guild(guild: Json) -> Json:
-    """An element of `GET /users/@me/guilds` (DOCS resources/user.mdx, partial guild)."""
+    """An element of `GET /users/@me/guilds` (https://discord.com/developers/docs/resources/user#get-current-user-guilds)."""
     return {"icon": None, "banner": None, "owner": False, "permissions": "0", "features": []} | guild
 
 
@@ -179,7 +179,7 @@ def complete_channel(channel: Json) -> Json:
         full["thread_metadata"] = metadata | channel["thread_metadata"]
         return full
     full |= {"topic": None, "nsfw": False}
-    if channel.get("type") in (15, 16):  # forum and media channels (DOCS topics/threads.mdx)
+    if channel.get("type") in (15, 16):  # forum and media channels, https://discord.com/developers/docs/topics/threads#forums
         full |= {"available_tags": [], "default_reaction_emoji": None, "default_sort_order": None, "default_forum_layout": 0}
         full |= {"default_thread_rate_limit_per_user": 0, "default_tag_setting": "match_some"}
     return full | channel
@@ -268,6 +268,9 @@ def complete_message(message: Json, guild_id: str | None, dims: Dimensions) -> J
 
 
 def without_content(message: Json) -> Json:
-    """What a bot without the MESSAGE_CONTENT intent gets (DOCS resources/message.mdx, note [2])."""
+    """What a bot without the MESSAGE_CONTENT intent gets.
+
+    https://discord.com/developers/docs/events/gateway#message-content-intent
+    """
     emptied = {"content": "", "attachments": [], "embeds": [], "components": []}
     return {key: value for key, value in message.items() if key != "poll"} | emptied

@@ -35,7 +35,11 @@ Handler = Callable[["FakeDiscord", ApiRequest], Reply]
 
 
 def _authorized(fake: FakeDiscord, authorization: str | None) -> str | None:
-    """`user` or `bot` for a known token, None otherwise (discord-api.md §1)."""
+    """`user` or `bot` for a known token, None otherwise.
+
+    Bots send `Bot <token>` (https://discord.com/developers/docs/reference#authentication), user accounts
+    the bare token (https://docs.discord.food/reference#authentication).
+    """
     if not authorization:
         return None
     if authorization.startswith("Bot "):
@@ -127,12 +131,18 @@ def _me(fake: FakeDiscord, request: ApiRequest) -> Reply:
 
 
 def _application(fake: FakeDiscord, request: ApiRequest) -> Reply:
-    """Bots only: a user token gets 401 here (DOCS resources/application.mdx §Get Current Application)."""
+    """Bots only: a user token gets 401 here.
+
+    https://discord.com/developers/docs/resources/application#get-current-application
+    """
     return (200, objects.application()) if request.token_kind == "bot" else (401, ERRORS[401])
 
 
 def _my_guilds(fake: FakeDiscord, request: ApiRequest) -> Reply:
-    """`before`/`after`/`limit` (1-200, default 200), ascending ids (DOCS resources/user.mdx)."""
+    """`before`/`after`/`limit` (1-200, default 200), ascending ids.
+
+    https://discord.com/developers/docs/resources/user#get-current-user-guilds
+    """
     limit = _limit(request.query, 200, 200)
     if isinstance(limit, tuple):
         return limit
@@ -150,7 +160,10 @@ def _guild_info(fake: FakeDiscord, request: ApiRequest) -> Reply:
 
 
 def _guild_channels(fake: FakeDiscord, request: ApiRequest) -> Reply:
-    """Every channel of the guild, readable or not, and never its threads (DOCS resources/guild.mdx)."""
+    """Every channel of the guild, readable or not, and never its threads.
+
+    https://discord.com/developers/docs/resources/guild#get-guild-channels
+    """
     found = _guild(fake, request.ids[0])
     if isinstance(found, tuple):
         return found
@@ -192,7 +205,7 @@ def _messages(fake: FakeDiscord, request: ApiRequest) -> Reply:
 
 
 def _one_message(fake: FakeDiscord, request: ApiRequest) -> Reply:
-    """Bots only (UDOC resources/message.mdx §Get Message: user accounts use `around`)."""
+    """Bots only: user accounts use `around` (https://docs.discord.food/resources/message#get-message)."""
     found = _channel(fake, request.ids[0])
     if isinstance(found, tuple):
         return found
@@ -209,7 +222,10 @@ def _threads_of(fake: FakeDiscord, parent_id: str) -> list[dict[str, Any]]:
 
 
 def _thread_search(fake: FakeDiscord, request: ApiRequest) -> Reply:
-    """`GET /channels/{id}/threads/search` as UDOC describes it: offset paging, `has_more`, 202."""
+    """`GET /channels/{id}/threads/search`: offset paging, `has_more`, 202 while indexing.
+
+    https://docs.discord.food/resources/channel#search-threads (unofficial user-API docs)
+    """
     found = _channel(fake, request.ids[0])
     if isinstance(found, tuple):
         return found
@@ -282,7 +298,10 @@ def route_api(fake: FakeDiscord, path: str, query: dict[str, str], authorization
 
 
 def route_post(fake: FakeDiscord, path: str, body: Any, authorization: str | None) -> Reply:
-    """Answer one POST: only `/attachments/refresh-urls` (UDOC topics/cloud-uploads)."""
+    """Answer one POST: only `/attachments/refresh-urls`.
+
+    https://docs.discord.food/topics/cloud-uploads#refresh-attachment-urls
+    """
     if _authorized(fake, authorization) is None:
         return 401, ERRORS[401]
     if path.strip("/") != "attachments/refresh-urls":

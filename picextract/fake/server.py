@@ -1,6 +1,6 @@
 """A fake Discord server on 127.0.0.1: the API, the CDN, rate limits and scriptable faults.
 
-It speaks the API as `../shared/discord-api.md` describes it: newest-first pages for
+It speaks the API as https://discord.com/developers/docs describes it: newest-first pages for
 `before`/`after`/`around`, real-shaped error bodies, X-RateLimit-* headers and 429s. It counts
 requests that ignore a rate limit (`violations`), so tests can assert there are none.
 """
@@ -18,7 +18,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-ERRORS = {  # real bodies, discord-api.md §1
+ERRORS = {  # bodies seen from Discord, https://discord.com/developers/docs/topics/opcodes-and-status-codes#json
     401: {"message": "401: Unauthorized", "code": 0},
     "missing_access": {"message": "Missing Access", "code": 50001},
     "unknown_channel": {"message": "Unknown Channel", "code": 10003},
@@ -313,7 +313,7 @@ class FakeDiscord:
             return self._bucket_headers(bucket, window, now), None
 
     def _bucket_headers(self, bucket: str, window: _Window, now: float) -> dict[str, str]:
-        """X-RateLimit-* as Discord sends them (DOCS topics/rate-limits.mdx §Header Format)."""
+        """X-RateLimit-* as Discord sends them (https://discord.com/developers/docs/topics/rate-limits#header-format)."""
         reset_after = window.started + self.state.bucket_window_seconds - now
         return {
             "X-RateLimit-Limit": str(self.state.bucket_limit),

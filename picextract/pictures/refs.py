@@ -17,8 +17,9 @@ from picextract.pictures.media import (
 )
 from picextract.pictures.urls import is_emoji_url, links_in_text, name_from_url, normalize_url, picture_name_from_url
 
-DISCORD_EPOCH_MS = 1420070400000  # 2015-01-01T00:00:00Z, discord-api.md §3
-COMPONENTS_V2_FLAG = 1 << 15  # IS_COMPONENTS_V2, discord-api.md §4
+DISCORD_EPOCH_MS = 1420070400000  # 2015-01-01T00:00:00Z, https://discord.com/developers/docs/reference#snowflakes
+# IS_COMPONENTS_V2: https://discord.com/developers/docs/resources/message#message-object-message-flags
+COMPONENTS_V2_FLAG = 1 << 15
 SECTION, THUMBNAIL, MEDIA_GALLERY, FILE, CONTAINER = 9, 11, 12, 13, 17  # https://discord.com/developers/docs/components/reference
 MAX_SNOWFLAKE = (1 << 63) - 1
 DISCORD_CDN = "https://cdn.discordapp.com"
@@ -184,7 +185,9 @@ def _embed_refs(embeds: Iterable[Mapping[str, Any]], kinds: frozenset[str]) -> I
         embed_type = embed.get("type")
         refs: list[dict[str, Any] | None] = []
         if embed_type == "image" and "embeds" in kinds:
-            # A bare image link's embed keeps its picture in `thumbnail` (discord-api.md §4).
+            # A bare image link's embed keeps its picture in `thumbnail`, as captured messages show
+            # (https://github.com/cloudrac3r/out-of-your-element, test/data.js;
+            # embed types: https://discord.com/developers/docs/resources/message#embed-object-embed-types).
             media = _mapping(embed.get("thumbnail")) or _mapping(embed.get("image"))
             refs.append(_media_ref(media, "embed", fallback_url=_text(embed.get("url")) or None))
         elif embed_type in ("rich", "article"):
@@ -295,7 +298,9 @@ def extract_pictures(
     cdn_base: str = DISCORD_CDN,
     media_base: str = DISCORD_MEDIA,
 ) -> list[PictureRef]:
-    """Every picture a message shows, once each, in display order (discord-api.md §4).
+    """Every picture a message shows, once each, in display order.
+
+    Fields: https://discord.com/developers/docs/resources/message#message-object
 
     Missing, null or wrongly typed fields hold no picture; MalformedMessage when the message has no usable id.
     """

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 from picextract.pictures.media import PICTURE_EXTENSIONS, extension_of
 
-SIGNATURE_PARAMS = frozenset({"ex", "is", "hm"})  # signed CDN URLs, discord-api.md §4
+SIGNATURE_PARAMS = frozenset({"ex", "is", "hm"})  # https://discord.com/developers/docs/reference#signed-attachment-cdn-urls
 _LINK = re.compile(r"https?://[^\s<>\"'`|\]]+", re.IGNORECASE)
 
 
@@ -59,7 +59,10 @@ def links_in_text(content: str) -> list[str]:
 
 
 def signed_url_expired(url: str, now_epoch_seconds: float) -> bool:
-    """True when a signed CDN URL's `ex` (hex Unix seconds) has passed (discord-api.md §4)."""
+    """True when a signed CDN URL's `ex` (hex Unix seconds) has passed.
+
+    https://discord.com/developers/docs/reference#signed-attachment-cdn-urls
+    """
     for key, value in parse_qsl(urlsplit(url).query):
         if key == "ex":
             try:
