@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 from picextract.discord.channels import FORUM_TYPES, THREAD_PARENT_TYPES, ChannelInfo, ChannelResolver
 from picextract.discord.client import ChannelStopped, DiscordClient
 from picextract.discord.errors import AccessError, NotFoundError
+from picextract.download.options import RunOptions
 from picextract.download.results import NullReporter, Reporter, Summary
-from picextract.download.run import DownloadRun, RunOptions
+from picextract.download.run import DownloadRun
 from picextract.pictures.filters import MessageFilter
 from picextract.pictures.refs import DEFAULT_KINDS
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate

@@ -9,15 +9,14 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
 
 from config import ConfigError, Settings, find_env_file, load_settings, read_environment, source_of
 from discord_downloader import DiscordDownloader
-from picextract import __version__
 from picextract.cli.answers import authorization_from_env, parse_days, parse_output_path, token_variable, window
+from picextract.cli.flags import build_parser
 from picextract.cli.listing import format_reachable
 from picextract.cli.options import FlagValues, check_flags
 from picextract.cli.progress import ProgressReporter, format_header, format_summary
@@ -27,93 +26,14 @@ from picextract.discord.channels import ChannelInfo, ChannelResolver, output_fol
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
 from picextract.discord.pace import at_risk_suffix, default_workers
-from picextract.errors import EXIT_CODES_HELP, ExitCode, PicExtractError, UsageError, error_boundary
+from picextract.download.results import Reporter
+from picextract.errors import ExitCode, PicExtractError, UsageError, error_boundary
 from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
-from picextract.pictures.refs import KIND_RULES
-from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
 from picextract.watch.loop import WatchReporter, WatchTarget
-from picextract.watch.session import DEFAULT_INTERVAL_SECONDS, check_watch_flags, note_on_stderr, parse_interval, watch
+from picextract.watch.session import check_watch_flags, note_on_stderr, watch
 
 DEMO_OUTPUT_DIR = "demo-output"
 PROGRAM_DIR = Path(__file__).resolve().parent
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE, f"error: {message} (see --help)\n")
-
-
-def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    """The command-line flags; each prompt has one."""
-    parser = _Parser(
-        description="Save every picture a Discord channel posted in the last N days.",
-        epilog="The token comes from DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment, .env or --env-file), "
-        "or a hidden prompt. " + EXIT_CODES_HELP,
-    )
-    parser.add_argument(
-        "--channel",
-        help="channel link (https://discord.com/channels/…), ID, <#id>, name or #name (a name needs --guild); "
-        "comma-separated for several",
-    )
-    parser.add_argument("--guild", help="server (guild) name or ID: for a channel name, --all-channels and --list")
-    parser.add_argument("--list", action="store_true", help="list the servers and channels the token can reach, then exit")
-    parser.add_argument("--days", help=f"how many days to look back (default {settings.DEFAULT_DAYS:g}; fractions allowed)")
-    parser.add_argument("--since", help="start of the window: a date or date-time (instead of --days)")
-    parser.add_argument("--until", help="end of the window, exclusive (a date means the end of that day); default now")
-    parser.add_argument("--output", help=f"output folder (default {settings.DEFAULT_OUTPUT_DIR})")
-    parser.add_argument("--timezone", help=f"clock used in file names: local, UTC or an IANA name (default {settings.TIMEZONE})")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        help=f"parallel downloads (default {settings.MAX_WORKERS}; {settings.BOT_MAX_WORKERS} with a bot token)",
-    )
-    parser.add_argument(
-        "--all-channels", action="store_true", help="with --guild: every text, announcement and forum channel you can read"
-    )
-    parser.add_argument("--no-threads", action="store_true", help="skip the pictures posted in the channel's threads")
-    parser.add_argument(
-        "--include",
-        help=f"also save these kinds (comma-separated): {', '.join(k for k, (on, _) in KIND_RULES.items() if not on)}",
-    )
-    parser.add_argument("--only", help="save only these kinds (comma-separated), e.g. attachments")
-    parser.add_argument("--dry-run", action="store_true", help="print what would be saved; write nothing")
-    parser.add_argument(
-        "--author",
-        action="append",
-        metavar="WHO",
-        help="only messages by these users: ids, user or display names (comma list, repeatable)",
-    )
-    parser.add_argument(
-        "--from", dest="from_who", metavar="bots|people|all", help="only messages of bots (webhooks too) or of people"
-    )
-    parser.add_argument(
-        "--contains",
-        metavar="TEXT",
-        help="only messages whose text or embeds contain TEXT (ignoring case); re:PATTERN for a regex",
-    )
-    parser.add_argument(
-        "--name",
-        metavar="TEMPLATE",
-        help=f"file names, fields {', '.join('{' + f + '}' for f in FIELDS)} (default {DEFAULT_TEMPLATE})",
-    )
-    parser.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
-    parser.add_argument(
-        "--watch",
-        nargs="?",
-        type=parse_interval,
-        const=DEFAULT_INTERVAL_SECONDS,
-        metavar="SECONDS",
-        help=f"keep going: poll for new pictures every SECONDS (default {DEFAULT_INTERVAL_SECONDS:g}) until Ctrl-C or SIGTERM",
-    )
-    parser.add_argument("--verbose", action="store_true", help="with --watch: a line for every poll, also the quiet ones")
-    parser.add_argument("--env-file", help="settings file to read instead of .env (default: ./.env, else .env beside main.py)")
-    parser.add_argument("--version", action="version", version=f"DiscordPicExtract {__version__}")
-    parser.add_argument("--no-gallery", action="store_true", help="do not write index.html (the offline gallery) after the run")
-    parser.add_argument("--gallery", metavar="DIR", help="only rebuild DIR/index.html from its index.csv and files (no network)")
-    parser.add_argument("--dedup", action="store_true", help="then remove re-posts into <output>-clean (deduplicate_images.py)")
-    return parser
 
 
 def _settings_for_help() -> Settings:
@@ -199,6 +119,80 @@ def _start_demo(args: argparse.Namespace) -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name != "DISCORD_BOT_TOKEN"} | demo_env
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every channel of this invocation shares: flags, client, window, where the screen goes."""
+
+    args: argparse.Namespace
+    flags: FlagValues
+    client: DiscordClient
+    reporter: Reporter
+    environment: Mapping[str, str]
+
+    def downloader(self, folder: Path) -> DiscordDownloader:
+        return DiscordDownloader(
+            self.client,
+            folder,
+            self.flags.tz,
+            workers=self.flags.workers,
+            reporter=self.reporter,
+            kinds=self.flags.kinds,
+            threads=not self.args.no_threads,
+            dry_run=self.args.dry_run,
+            message_filter=self.flags.message_filter,
+            name_template=self.flags.name_template,
+        )
+
+
+def _folders(args: argparse.Namespace, channels: list[ChannelInfo], output_dir: Path) -> list[Path]:
+    """Each channel's folder (its own subfolder when there are several); a file in the way is a usage error."""
+    several = len(channels) > 1 or args.all_channels
+    folders = [output_folder(output_dir, channel, several, channels) for channel in channels]
+    for folder in folders:
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"output {folder} exists and is not a folder")
+    return folders
+
+
+def _download_once(job: _Job, reporter: ProgressReporter, targets: list[tuple[ChannelInfo, Path]]) -> int:
+    """One pass over the channels: header, bar, summary and gallery for each; returns the exit code."""
+    start, until = _window(job.flags)  # after the last prompt: the window ends now, not when the program started
+    worst: int = ExitCode.OK
+    authors_seen: dict[str, Author] = {}
+    for channel, folder in targets:
+        reporter.begin(format_header(channel, folder, start, until, job.flags.tz) + _choices(job.flags))
+        summary = job.downloader(folder).run(channel, start, until)
+        authors_seen.update(summary.authors_seen)
+        reporter.end(format_summary(summary, channel, folder, job.args.dry_run, reporter.by_kind))
+        _write_gallery(job.args, folder, job.flags.workers)
+        if summary.interrupted:
+            print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
+            return ExitCode.INTERRUPTED
+        worst = max(worst, ExitCode.SOME_FAILED if summary.has_errors else ExitCode.OK)
+    unknown = unknown_authors(job.flags.message_filter, authors_seen.values())
+    if unknown:
+        raise UsageError(unknown_authors_message(unknown, authors_seen.values()))
+    folders = [folder for _, folder in targets]
+    return max(worst, _dedup(folders, job.args.dry_run, job.environment) if job.args.dedup else ExitCode.OK)
+
+
+def _watch(job: _Job, watch_reporter: WatchReporter, targets: list[tuple[ChannelInfo, Path]]) -> int:
+    """`--watch`: a first pass, then a poll every interval until Ctrl-C or SIGTERM."""
+    start, _ = _window(job.flags)
+    watched = [WatchTarget(channel, folder, job.downloader(folder)) for channel, folder in targets]
+    after_poll = _dedup_after_poll(job.environment) if job.args.dedup else None
+    return watch(
+        watched,
+        start,
+        job.args.watch,
+        watch_reporter,
+        lambda: job.client.api_calls,
+        verbose=job.args.verbose,
+        tz=job.flags.tz,
+        after_poll=after_poll,
+    )
+
+
 def _download_all(
     args: argparse.Namespace,
     client: DiscordClient,
@@ -207,67 +201,16 @@ def _download_all(
     reporter: ProgressReporter,
     environment: Mapping[str, str],
 ) -> int:
-    """Download each channel into its folder: header, bar, summary; returns the exit code."""
+    """Download each channel into its folder, once or (`--watch`) on and on; returns the exit code."""
     channels, output_dir = target
-    start, until = _window(flags)  # after the last prompt: the window ends now, not when the program started
-    several = len(channels) > 1 or args.all_channels
-    watch_reporter = WatchReporter(note_on_stderr) if args.watch is not None else None
-    watched: list[WatchTarget] = []
-
-    def downloader_for(folder: Path) -> DiscordDownloader:
-        return DiscordDownloader(
-            client,
-            folder,
-            flags.tz,
-            workers=flags.workers,
-            reporter=watch_reporter or reporter,
-            kinds=flags.kinds,
-            threads=not args.no_threads,
-            dry_run=args.dry_run,
-            message_filter=flags.message_filter,
-            name_template=flags.name_template,
-        )
-
-    worst: int = ExitCode.OK
-    folders: list[Path] = []
-    authors_seen: dict[str, Author] = {}
+    targets = list(zip(channels, _folders(args, channels, output_dir)))
     try:
-        for channel in channels:
-            folder = output_folder(output_dir, channel, several, channels)
-            folders.append(folder)
-            if folder.exists() and not folder.is_dir():
-                raise UsageError(f"output {folder} exists and is not a folder")
-            downloader = downloader_for(folder)
-            if watch_reporter is not None:
-                watched.append(WatchTarget(channel, folder, downloader))
-                continue
-            reporter.begin(format_header(channel, folder, start, until, flags.tz) + _choices(flags))
-            summary = downloader.run(channel, start, until)
-            authors_seen.update(summary.authors_seen)
-            reporter.end(format_summary(summary, channel, folder, args.dry_run, reporter.by_kind))
-            _write_gallery(args, folder, flags.workers)
-            if summary.interrupted:
-                print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
-                return ExitCode.INTERRUPTED
-            worst = max(worst, ExitCode.SOME_FAILED if summary.has_errors else ExitCode.OK)
-        if watch_reporter is not None:
-            after_poll = _dedup_after_poll(environment) if args.dedup else None
-            return watch(
-                watched,
-                start,
-                args.watch,
-                watch_reporter,
-                lambda: client.api_calls,
-                verbose=args.verbose,
-                tz=flags.tz,
-                after_poll=after_poll,
-            )
+        if args.watch is not None:
+            watch_reporter = WatchReporter(note_on_stderr)
+            return _watch(_Job(args, flags, client, watch_reporter, environment), watch_reporter, targets)
+        return _download_once(_Job(args, flags, client, reporter, environment), reporter, targets)
     finally:
         reporter.close()
-    unknown = unknown_authors(flags.message_filter, authors_seen.values())
-    if unknown:
-        raise UsageError(unknown_authors_message(unknown, authors_seen.values()))
-    return max(worst, _dedup(folders, args.dry_run, environment) if args.dedup else ExitCode.OK)
 
 
 def _dedup(folders: list[Path], dry_run: bool, environment: Mapping[str, str]) -> int:

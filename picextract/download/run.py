@@ -9,39 +9,32 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone, tzinfo
-from pathlib import Path
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import Cancelled, DiscordClient
-from picextract.discord.errors import DiscordError
+from picextract.download.intent import IntentCheck
+from picextract.download.options import RunOptions
 from picextract.download.paging import prefetched
 from picextract.download.results import Reporter, SaveResult, Summary
 from picextract.download.saving import Fetched, PictureSaver, is_external
 from picextract.download.workers import DaemonPool
 from picextract.errors import StorageError
 from picextract.pictures.filenames import fit_name, max_name_chars, path_chars, with_suffix
-from picextract.pictures.filters import FilterGate, MessageFilter
+from picextract.pictures.filters import FilterGate
 from picextract.pictures.media import has_media_extension
 from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of, normalize_url
-from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate, render_name
-from picextract.store.index import IndexWriter, picture_dimensions
+from picextract.pictures.templates import render_name
+from picextract.store.index import IndexWriter, NoIndex, picture_dimensions
 from picextract.store.lock import FolderLock
 from picextract.store.state import DEAD_AFTER_RUNS, StateStore
 
 log = logging.getLogger("picextract")
 INTERRUPT_GRACE_SECONDS = 1.0  # Ctrl-C: how long pictures in flight may take to finish before they are dropped
 PREFETCH_MESSAGES = 200  # two pages: the next request is under way while this page is planned
-INTENT_SAMPLE = 100  # messages a bot must see empty before we call the intent missing
-INTENT_HELP = (
-    "this bot receives messages without content: it lacks the MESSAGE_CONTENT intent. Turn on "
-    "'Message Content Intent' in the Discord Developer Portal (your application -> Bot -> "
-    "Privileged Gateway Intents), then run again"
-)
 
 
 def resume_point(coverages: list[tuple[int, int] | None], after: int) -> tuple[int, tuple[int, int] | None]:
@@ -49,64 +42,6 @@ def resume_point(coverages: list[tuple[int, int] | None], after: int) -> tuple[i
     usable = [coverage for coverage in coverages if coverage is not None and coverage[0] <= after < coverage[1]]
     best = max(usable, key=lambda coverage: coverage[1], default=None)
     return (best[1] if best else after), best
-
-
-class MissingIntentError(DiscordError):
-    """A bot without the MESSAGE_CONTENT intent gets empty messages."""
-
-
-def is_empty_message(message: dict[str, Any]) -> bool:
-    """A normal message with nothing in it: how Discord sends them to bots without the intent."""
-    fields = ("content", "attachments", "embeds", "components", "message_snapshots", "sticker_items", "poll")
-    return message.get("type", 0) in (0, 19) and not any(message.get(name) for name in fields)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What a downloader does on every run: set once, when it is made."""
-
-    output_dir: Path
-    tz: tzinfo | None
-    workers: int
-    kinds: frozenset[str]
-    threads: bool
-    dry_run: bool
-    message_filter: MessageFilter = MessageFilter()
-    name_template: NameTemplate = DEFAULT_NAME_TEMPLATE
-
-
-class _NoIndex:
-    """The index of a dry run: nothing is written."""
-
-    def append(self, row: Sequence[object]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class IntentCheck:
-    """Notices a bot that only ever sees empty messages (https://support-dev.discord.com/hc/en-us/articles/4404772028055)."""
-
-    def __init__(self, is_bot: bool) -> None:
-        self.active = is_bot
-        self.empty_seen = 0
-
-    def see(self, message: dict[str, Any]) -> None:
-        """Count one message; raise MissingIntentError after INTENT_SAMPLE empty ones and none with content."""
-        if not self.active or message.get("type", 0) not in (0, 19):
-            return
-        if not is_empty_message(message):
-            self.active = False
-            return
-        self.empty_seen += 1
-        if self.empty_seen >= INTENT_SAMPLE:
-            raise MissingIntentError(INTENT_HELP)
-
-    def finish(self) -> None:
-        """At the end of a source: only empty messages seen means the intent is missing."""
-        if self.active and self.empty_seen:
-            raise MissingIntentError(INTENT_HELP)
 
 
 class DownloadRun:
@@ -140,8 +75,8 @@ class DownloadRun:
             if not options.dry_run:
                 self.remove_stale_parts()
             self.state = StateStore(options.output_dir, read_only=options.dry_run)
-            self.index: IndexWriter | _NoIndex = (
-                _NoIndex() if options.dry_run else IndexWriter(options.output_dir, self.state.rebuild_index(options.output_dir))
+            self.index: IndexWriter | NoIndex = (
+                NoIndex() if options.dry_run else IndexWriter(options.output_dir, self.state.rebuild_index(options.output_dir))
             )
             self.gate = FilterGate(options.message_filter, self.state.authors())
         except BaseException:

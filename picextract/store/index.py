@@ -120,3 +120,13 @@ class IndexWriter:
             self._file.close()
         except OSError as problem:
             raise _storage_error(self.path, problem) from None
+
+
+class NoIndex:
+    """The index of a dry run: nothing is written."""
+
+    def append(self, row: Sequence[object]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
