@@ -156,3 +156,11 @@ def source_of(variable: str, env_file: Path | None, environ: Mapping[str, str] =
 def load_settings(environment: Mapping[str, str]) -> Settings:
     """Settings from an environment built by read_environment (environment > .env > defaults)."""
     return settings_from_env(environment)
+
+
+def settings_for_help(environment: Mapping[str, str]) -> Settings:
+    """The defaults `--help` shows: the environment's when they are usable, else config.py's (help always works)."""
+    try:
+        return load_settings(environment)
+    except ConfigError:
+        return Settings()

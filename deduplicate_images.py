@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from config import Settings, load_settings, read_environment
+from config import Settings, load_settings, read_environment, settings_for_help
 from picextract.dedup.cache import default_cache_path
 from picextract.dedup.run import CLEAN_SUFFIX, DedupOptions, run_dedup
 from picextract.errors import EXIT_CODES_HELP, ExitCode, error_boundary
@@ -63,7 +63,8 @@ def build_parser(settings: Settings, cache: Path) -> argparse.ArgumentParser:
 def run(argv: list[str] | None = None) -> int:
     """Parse the flags and run the dedup; returns the exit code."""
     environment = read_environment()
-    args = build_parser(load_settings(environment), default_cache_path(environment)).parse_args(argv)
+    args = build_parser(settings_for_help(environment), default_cache_path(environment)).parse_args(argv)
+    load_settings(environment)  # a broken setting stops a real run (one line, exit 2), never --help
     options = DedupOptions(
         source=Path(args.source).expanduser(),
         output=Path(args.output).expanduser(),

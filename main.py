@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from config import ConfigError, Settings, find_env_file, load_settings, read_environment, source_of
+from config import ConfigError, Settings, find_env_file, load_settings, read_environment, settings_for_help, source_of
 from discord_downloader import DiscordDownloader
 from picextract.cli.answers import authorization_from_env, parse_days, parse_output_path, token_variable, window
 from picextract.cli.flags import build_parser
@@ -27,21 +27,13 @@ from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
 from picextract.discord.pace import at_risk_suffix, default_workers
 from picextract.download.results import Reporter
-from picextract.errors import ExitCode, PicExtractError, UsageError, error_boundary
+from picextract.errors import ExitCode, UsageError, error_boundary
 from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
 from picextract.watch.loop import WatchReporter, WatchTarget
 from picextract.watch.session import check_watch_flags, note_on_stderr, watch
 
 DEMO_OUTPUT_DIR = "demo-output"
 PROGRAM_DIR = Path(__file__).resolve().parent
-
-
-def _settings_for_help() -> Settings:
-    """Defaults shown by --help: from .env when it is usable, else config.py's (--help always works)."""
-    try:
-        return load_settings(read_environment(find_env_file(None, Path.cwd(), PROGRAM_DIR)))
-    except (PicExtractError, OSError, ValueError):
-        return Settings()
 
 
 def _load_settings(environment: Mapping[str, str], env_file: Path | None) -> Settings:
@@ -267,7 +259,7 @@ def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None
 
 def run(argv: list[str] | None = None) -> int:
     """Parse, ask (checking each answer at once), download, summarise; returns the exit code."""
-    args = build_parser(_settings_for_help()).parse_args(argv)
+    args = build_parser(settings_for_help(read_environment(find_env_file(None, Path.cwd(), PROGRAM_DIR)))).parse_args(argv)
     if args.gallery is not None:
         return rebuild_gallery(Path(args.gallery).expanduser())
     env_file = find_env_file(Path(args.env_file).expanduser() if args.env_file else None, Path.cwd(), PROGRAM_DIR)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from tests.conftest import program_env, run_main
+from tests.conftest import ROOT, program_env, run_main
 
 
 def test_download_then_dedup_into_clean_folder(server: FakeDiscord, tmp_path: Path) -> None:
@@ -39,3 +41,16 @@ def test_dedup_exit_code_is_the_worse_of_the_two(server: FakeDiscord, tmp_path: 
     result = run_main(["--channel", CHANNEL_ID, "--output", "pics", "--dedup"], env, tmp_path)
     assert "Failed:            0" in result.stdout  # the download alone would exit 0
     assert result.returncode == 1 and "2020-01-01_00-00-00_broken.png (cannot decode" in result.stderr
+
+
+def test_dedup_help_works_whatever_env_holds_but_a_real_run_stops(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("MAX_RETRIES=three\n", encoding="utf-8")
+    (tmp_path / "src").mkdir()
+    command = [sys.executable, str(ROOT / "deduplicate_images.py")]
+    shown = subprocess.run([*command, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and "--source" in shown.stdout
+    real = subprocess.run(
+        [*command, "--source", "src", "--output", "out"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert real.returncode == 2 and real.stderr.strip() == "error: MAX_RETRIES='three' is not a int number"
+    assert not (tmp_path / "out").exists()
