@@ -158,9 +158,9 @@ def load_settings(environment: Mapping[str, str]) -> Settings:
     return settings_from_env(environment)
 
 
-def settings_for_help(environment: Mapping[str, str]) -> Settings:
-    """The defaults `--help` shows: the environment's when they are usable, else config.py's (help always works)."""
+def settings_for_help(env_file: Path | None) -> Settings:
+    """The defaults `--help` shows: the environment's and `env_file`'s when usable, else config.py's (help always works)."""
     try:
-        return load_settings(environment)
+        return load_settings(read_environment(env_file))
     except ConfigError:
         return Settings()

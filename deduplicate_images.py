@@ -62,9 +62,8 @@ def build_parser(settings: Settings, cache: Path) -> argparse.ArgumentParser:
 
 def run(argv: list[str] | None = None) -> int:
     """Parse the flags and run the dedup; returns the exit code."""
-    environment = read_environment()
-    args = build_parser(settings_for_help(environment), default_cache_path(environment)).parse_args(argv)
-    load_settings(environment)  # a broken setting stops a real run (one line, exit 2), never --help
+    args = build_parser(settings_for_help(Path(".env")), default_cache_path(os.environ)).parse_args(argv)
+    load_settings(read_environment())  # a broken .env or setting stops a real run (one line, exit 2), never --help
     options = DedupOptions(
         source=Path(args.source).expanduser(),
         output=Path(args.output).expanduser(),

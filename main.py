@@ -259,7 +259,7 @@ def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None
 
 def run(argv: list[str] | None = None) -> int:
     """Parse, ask (checking each answer at once), download, summarise; returns the exit code."""
-    args = build_parser(settings_for_help(read_environment(find_env_file(None, Path.cwd(), PROGRAM_DIR)))).parse_args(argv)
+    args = build_parser(settings_for_help(find_env_file(None, Path.cwd(), PROGRAM_DIR))).parse_args(argv)
     if args.gallery is not None:
         return rebuild_gallery(Path(args.gallery).expanduser())
     env_file = find_env_file(Path(args.env_file).expanduser() if args.env_file else None, Path.cwd(), PROGRAM_DIR)
