@@ -54,3 +54,24 @@ def test_exit_codes_are_one_table_listed_in_help_and_readme() -> None:
         )
         assert shown.returncode == 0
         assert all(f"{code.value} " in " ".join(shown.stdout.split()) for code in ExitCode)
+
+
+PRODUCT_FILES = sorted(
+    [
+        *(ROOT / "picextract").rglob("*.py"),
+        *(ROOT / name for name in ("main.py", "discord_downloader.py", "deduplicate_images.py", "config.py")),
+    ]
+)
+
+
+@pytest.mark.parametrize("path", PRODUCT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_small_modules_and_short_functions(path: Path) -> None:
+    """The house rules a newcomer relies on: no module over 400 lines, no function over 60."""
+    source = path.read_text(encoding="utf-8")
+    assert len(source.splitlines()) <= 400
+    long_functions = [
+        f"{node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 60
+    ]
+    assert long_functions == []

@@ -53,6 +53,7 @@ class DownloadRun:
         self.reporter = reporter
         self.summary = Summary()
         self.cancel = threading.Event()
+        self.saver = PictureSaver(client, options.output_dir, self.cancel, self.extract)
         self.started = time.monotonic()
         self.api_calls_at_start = client.api_calls
         self.intent = IntentCheck(client.is_bot)
@@ -73,7 +74,7 @@ class DownloadRun:
             self.lock.acquire()
         try:
             if not options.dry_run:
-                self.remove_stale_parts()
+                self.saver.remove_stale_parts()
             self.state = StateStore(options.output_dir, read_only=options.dry_run)
             self.index: IndexWriter | NoIndex = (
                 NoIndex() if options.dry_run else IndexWriter(options.output_dir, self.state.rebuild_index(options.output_dir))
@@ -83,7 +84,6 @@ class DownloadRun:
             self.lock.release()
             raise
         self.summary.filters_on = options.message_filter.active
-        self.saver = PictureSaver(client, options.output_dir, self.cancel, self.extract)
         self.workers = DaemonPool(options.workers, "download")
         self.name_chars = max_name_chars(path_chars(str(options.output_dir.absolute())))  # full path under 250 characters
 
@@ -91,14 +91,6 @@ class DownloadRun:
         """The pictures of a message, of the kinds this run saves."""
         settings = self.client.settings
         return extract_pictures(message, self.options.kinds, settings.CDN_BASE, settings.MEDIA_BASE)
-
-    def remove_stale_parts(self) -> None:
-        """Delete `.part` files a killed earlier run left behind."""
-        try:
-            for part in self.options.output_dir.glob("*.part"):
-                part.unlink(missing_ok=True)
-        except OSError as problem:
-            raise StorageError(f"cannot clean up {self.options.output_dir.absolute()}: {problem.strerror or problem}") from None
 
     # --- planning (main thread only) ------------------------------------------------------
 
@@ -391,7 +383,7 @@ class DownloadRun:
         self.workers.shutdown(wait=False)
         try:
             if not self.options.dry_run:
-                self.remove_stale_parts()
+                self.saver.remove_stale_parts()
             self.index.close()
             if not self.options.dry_run:
                 self.state.rebuild_index(self.options.output_dir)  # the rows in posting order

@@ -60,6 +60,14 @@ class PictureSaver:
         self.cancel = cancel
         self.extract = extract
 
+    def remove_stale_parts(self) -> None:
+        """Delete `.part` files a killed earlier run left behind."""
+        try:
+            for part in self.output_dir.glob("*.part"):
+                part.unlink(missing_ok=True)
+        except OSError as problem:
+            raise StorageError(f"cannot clean up {self.output_dir.absolute()}: {problem.strerror or problem}") from None
+
     def fresh_url(self, ref: PictureRef) -> str | None:
         """A new signed URL for an expired attachment link: refresh-urls, else re-fetch the message."""
         try:
