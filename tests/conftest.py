@@ -73,3 +73,14 @@ def copy_product(target: Path) -> None:
             continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)
+
+
+def saved_pictures(folder: Path) -> dict[str, bytes]:
+    """The pictures of an output folder by file name: not the index, the gallery page or hidden files."""
+    if not folder.exists():
+        return {}
+    return {
+        p.name: p.read_bytes()
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
+    }

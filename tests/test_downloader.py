@@ -27,7 +27,7 @@ from picextract.fake.server import FakeDiscord
 from picextract.store.index import INDEX_FILE_NAME
 from picextract.store.lock import LOCK_FILE_NAME
 from picextract.store.state import STATE_FILE_NAME
-from tests.conftest import NOT_PICTURES
+from tests.conftest import saved_pictures
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
@@ -41,18 +41,12 @@ def _run(settings: Settings, out: Path, since: datetime, until: datetime | None 
         client.close()
 
 
-def _saved(out: Path) -> dict[str, bytes]:
-    return {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
-    }
-
-
 def test_sample_channel_exact_picture_set_then_nothing_twice(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     expected = build_sample_channel(server, now, count=400)
     out = tmp_path / "out"
     summary = _run(settings, out, now - timedelta(days=14))
-    assert _saved(out) == {picture.filename: picture.data for picture in expected}
+    assert saved_pictures(out) == {picture.filename: picture.data for picture in expected}
     assert (summary.downloaded, summary.skipped, summary.failed) == (len(expected), 0, 0)
     assert (out / STATE_FILE_NAME).is_file()
     cdn_before = len(server.cdn_requests())
@@ -102,11 +96,11 @@ def test_same_name_same_second_both_survive_with_stable_names(server: FakeDiscor
         f"{stamp}_image_{third_att['id']}.png": third,
         foreign.name: b"a file of the user's, not from Discord",
     }
-    assert _saved(tmp_path) == names
+    assert saved_pictures(tmp_path) == names
     # Same names on a fresh run into a new folder.
     fresh = tmp_path / "fresh"
     _run(settings, fresh, posted - timedelta(minutes=1))
-    assert set(_saved(fresh)) == {f"{stamp}_unknown.png", f"{stamp}_unknown_{late['id']}.png", f"{stamp}_image.png"}
+    assert set(saved_pictures(fresh)) == {f"{stamp}_unknown.png", f"{stamp}_unknown_{late['id']}.png", f"{stamp}_image.png"}
 
 
 def test_recoverable_faults_lose_nothing(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
@@ -123,7 +117,7 @@ def test_recoverable_faults_lose_nothing(server: FakeDiscord, settings: Settings
     server.force_429(2)
     summary = _run(settings, tmp_path, posted - timedelta(minutes=1))
     assert (summary.downloaded, summary.failed) == (8, 0)
-    assert sorted(n.split("_", 2)[2] for n in _saved(tmp_path)) == sorted(pictures)
+    assert sorted(n.split("_", 2)[2] for n in saved_pictures(tmp_path)) == sorted(pictures)
     assert server.state.violations == 0
 
 
@@ -137,13 +131,13 @@ def test_permanent_failure_counts_error_leaves_no_file_and_run_goes_on(
     server.fail_next("broken.png", *["html"] * 8)  # 4 tries of the URL, 4 of the proxy URL
     summary = _run(settings, tmp_path, posted - timedelta(minutes=1))
     assert (summary.downloaded, summary.failed) == (1, 1)
-    assert [n.split("_", 2)[2] for n in _saved(tmp_path)] == ["fine.png"]
+    assert [n.split("_", 2)[2] for n in saved_pictures(tmp_path)] == ["fine.png"]
     assert "not a picture" in (summary.failures[0].error or "")
     assert not list(tmp_path.glob("*.part"))
     # The failure is retried on the next run and then succeeds.
     again = _run(settings, tmp_path, posted - timedelta(minutes=1))
     assert (again.downloaded, again.failed) == (1, 0)
-    assert len(_saved(tmp_path)) == 2
+    assert len(saved_pictures(tmp_path)) == 2
 
 
 def test_falls_back_to_proxy_url(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
@@ -164,7 +158,7 @@ def test_extension_from_magic_bytes_when_nothing_else_tells(server: FakeDiscord,
         posted, "", components=[{"type": 12, "items": [{"media": {"url": url + "?format=x", "content_type": "image/*"}}]}]
     )
     _run(settings, tmp_path, posted - timedelta(minutes=1))
-    assert list(_saved(tmp_path)) == [f"{posted:%Y-%m-%d_%H-%M-%S}_chart.jpg"]
+    assert list(saved_pictures(tmp_path)) == [f"{posted:%Y-%m-%d_%H-%M-%S}_chart.jpg"]
 
 
 def test_many_workers_many_same_second_collisions(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
@@ -178,7 +172,7 @@ def test_many_workers_many_same_second_collisions(server: FakeDiscord, settings:
         server.fail_next(f"/{n}", "drop")
     summary = _run(settings, tmp_path, posted - timedelta(minutes=1), workers=16)
     assert (summary.downloaded, summary.failed) == (60, 0)
-    assert sorted(_saved(tmp_path).values()) == sorted(datas)
+    assert sorted(saved_pictures(tmp_path).values()) == sorted(datas)
     assert server.state.violations == 0
 
 
@@ -227,4 +221,4 @@ def test_one_downloader_runs_any_number_of_times(server: FakeDiscord, settings: 
         client.close()
     assert (first.downloaded, first.messages_scanned) == (1, 1)
     assert (second.downloaded, second.skipped, second.messages_scanned, second.interrupted) == (1, 0, 1, False)
-    assert sorted(name.split("_", 2)[2] for name in _saved(tmp_path)) == ["first.png", "second.png"]
+    assert sorted(name.split("_", 2)[2] for name in saved_pictures(tmp_path)) == ["first.png", "second.png"]

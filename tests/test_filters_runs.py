@@ -30,7 +30,7 @@ from picextract.fake.server import FakeDiscord
 from picextract.pictures.filters import MessageFilter, parse_filter
 from picextract.store.index import INDEX_FILE_NAME
 from picextract.store.state import STATE_FILE_NAME
-from tests.conftest import NOT_PICTURES, program_env, run_main
+from tests.conftest import program_env, run_main, saved_pictures
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
@@ -90,11 +90,6 @@ def _run(settings: Settings, out: Path, since: datetime, message_filter: Message
         client.close()
 
 
-def _saved(out: Path) -> dict[str, bytes]:
-    skip = NOT_PICTURES
-    return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in skip}
-
-
 def _only(channel: Channel, *names: str) -> dict[str, bytes]:
     return {name: data for name, data in channel.files.items() if name.split("_", 2)[2] in names}
 
@@ -126,7 +121,7 @@ def test_filters_choose_the_pictures(
 ) -> None:
     channel = _channel(server)
     summary = _run(settings, tmp_path, channel.since, parse_filter(authors, source, contains))
-    assert _saved(tmp_path) == _only(channel, *names)
+    assert saved_pictures(tmp_path) == _only(channel, *names)
     assert (summary.downloaded, summary.left_out, summary.failed) == (len(names), len(channel.files) - len(names), 0)
     assert summary.pictures_found == len(names)
 
@@ -136,33 +131,33 @@ def test_exact_name_first_then_ignoring_case(server: FakeDiscord, settings: Sett
     upper = channel.post(channel.since + timedelta(minutes=1), user("201", "u1", "Alice"), "upper.png")
     lower = channel.post(channel.since + timedelta(minutes=2), user("202", "u2", "alice"), "lower.png")
     summary = _run(settings, tmp_path / "exact", channel.since, parse_filter(["alice"], None, None))
-    assert set(_saved(tmp_path / "exact")) == {lower} and summary.left_out == 1
+    assert set(saved_pictures(tmp_path / "exact")) == {lower} and summary.left_out == 1
     _run(settings, tmp_path / "folded", channel.since, parse_filter(["ALICE"], None, None))
-    assert set(_saved(tmp_path / "folded")) == {upper, lower}
+    assert set(saved_pictures(tmp_path / "folded")) == {upper, lower}
 
 
 def test_filtered_then_unfiltered_then_filtered_again(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
     channel = _channel(server)
     only_alice = parse_filter(["Alice"], None, None)
     first = _run(settings, tmp_path, channel.since, only_alice)
-    assert _saved(tmp_path) == _only(channel, "a1.png") and first.left_out == 5
+    assert saved_pictures(tmp_path) == _only(channel, "a1.png") and first.left_out == 5
     # New posts between runs: the filtered run's progress must not hide Bob's from a later run.
     late_bob = channel.post(channel.since + timedelta(minutes=30), BOB, "b2.png")
     late_alice = channel.post(channel.since + timedelta(minutes=31), ALICE, "a2.png")
     second = _run(settings, tmp_path, channel.since, only_alice)
     assert (second.messages_scanned, second.downloaded, second.left_out) == (2, 1, 1)  # only the new messages
-    assert set(_saved(tmp_path)) == {*_only(channel, "a1.png"), late_alice}
+    assert set(saved_pictures(tmp_path)) == {*_only(channel, "a1.png"), late_alice}
     cdn_before = len(server.cdn_requests())
     unfiltered = _run(settings, tmp_path, channel.since)
-    assert _saved(tmp_path) == channel.files  # every picture the filtered runs left out, and b2
-    assert late_bob in _saved(tmp_path)
+    assert saved_pictures(tmp_path) == channel.files  # every picture the filtered runs left out, and b2
+    assert late_bob in saved_pictures(tmp_path)
     assert (unfiltered.downloaded, unfiltered.skipped, unfiltered.left_out) == (len(channel.files) - 2, 2, 0)
     assert len(server.cdn_requests()) == cdn_before + len(channel.files) - 2  # Alice's pictures are not fetched again
     cdn_before = len(server.cdn_requests())
     for again in (only_alice, parse_filter(None, "bots", None)):
         summary = _run(settings, tmp_path, channel.since, again)
         assert (summary.downloaded, summary.failed, summary.messages_scanned) == (0, 0, 0)
-    assert _saved(tmp_path) == channel.files
+    assert saved_pictures(tmp_path) == channel.files
     assert len(server.cdn_requests()) == cdn_before
 
 
@@ -176,7 +171,7 @@ def test_failure_under_a_filter_is_kept_for_an_unfiltered_run(server: FakeDiscor
     assert (filtered.downloaded, filtered.failed) == (0, 0)
     retried = _run(settings, tmp_path, channel.since)
     assert (retried.downloaded, retried.failed) == (1, 0)
-    assert _saved(tmp_path) == channel.files
+    assert saved_pictures(tmp_path) == channel.files
 
 
 def _index_rows(folder: Path) -> list[list[str]]:
@@ -211,7 +206,7 @@ def test_main_header_summary_and_unknown_author(server: FakeDiscord, tmp_path: P
     assert result.returncode == 0, result.stderr
     assert "only pictures by Alice, from people, with text matching /spx/" in result.stdout + result.stderr
     assert "Left out:          5 (by the filters)" in result.stdout
-    assert _saved(tmp_path / "pics") == _only(channel, "a1.png")
+    assert saved_pictures(tmp_path / "pics") == _only(channel, "a1.png")
     # A later run with the same filters pages only new messages (none): Alice is known from the state file.
     again = run_main([*base, "--author", "Alice", "--from", "people", "--contains", "re:spx"], env, tmp_path)
     assert again.returncode == 0, again.stderr
@@ -223,7 +218,7 @@ def test_main_header_summary_and_unknown_author(server: FakeDiscord, tmp_path: P
     assert "Captain Hook" in error and "signalbot" in error and "Traceback" not in unknown.stderr
     plain = run_main(base, env, tmp_path)
     assert "Left out" not in plain.stdout and "only pictures" not in plain.stdout + plain.stderr
-    assert _saved(tmp_path / "pics") == channel.files
+    assert saved_pictures(tmp_path / "pics") == channel.files
     # A new filter after an unfiltered run reads nothing again, and still knows who posted.
     by_bob = run_main([*base, "--author", "bob"], env, tmp_path)
     assert by_bob.returncode == 0, by_bob.stderr

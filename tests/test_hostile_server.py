@@ -31,7 +31,7 @@ from picextract.fake.sample import (
     snowflake_at,
 )
 from picextract.fake.server import HTML_PAGE, FakeDiscord
-from tests.conftest import NOT_PICTURES, ROOT, program_env
+from tests.conftest import ROOT, program_env, saved_pictures
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)
@@ -72,12 +72,6 @@ def run(
         client.close()
 
 
-def saved(out: Path) -> dict[str, bytes]:
-    return {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
-    }
-
-
 # --- part 6: paging guards ----------------------------------------------------------------------
 
 
@@ -94,7 +88,7 @@ def test_a_server_that_ignores_after_stops_paging_with_a_clear_error(
     assert len(server.api_requests("/messages")) <= 3  # bounded, not 50 pages of the same messages
     assert len(summary.source_errors) == 1 and "ignores `after`" in summary.source_errors[0]
     assert summary.has_errors and any("ignores `after`" in note for note in notes)
-    assert list(saved(tmp_path).values()) == [data]  # the page it did send is saved
+    assert list(saved_pictures(tmp_path).values()) == [data]  # the page it did send is saved
 
 
 def test_ids_from_the_future_do_not_move_the_progress_past_now(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
@@ -105,7 +99,7 @@ def test_ids_from_the_future_do_not_move_the_progress_past_now(server: FakeDisco
     assert "dated in the future" in summary.source_errors[0]
     factory.message(datetime.now(UTC) - timedelta(minutes=1), "", [factory.attachment("later.png", make_picture(3))])
     run(settings, tmp_path)
-    assert sorted(name.split("_", 2)[2] for name in saved(tmp_path)) == ["before.png", "later.png"]
+    assert sorted(name.split("_", 2)[2] for name in saved_pictures(tmp_path)) == ["before.png", "later.png"]
 
 
 @pytest.mark.parametrize("token", [USER_TOKEN, f"Bot {BOT_TOKEN}"])
@@ -123,7 +117,7 @@ def test_thread_listings_that_ignore_their_cursor_stop_after_two_pages(
     listings = [r for r in server.api_requests("/threads/") if "/active" not in r.path]
     assert len(listings) <= 2
     assert any("the same page again" in note for note in notes)
-    assert "channel.png" in [name.split("_", 2)[2] for name in saved(tmp_path)]
+    assert "channel.png" in [name.split("_", 2)[2] for name in saved_pictures(tmp_path)]
 
 
 # --- part 7: size and memory limits -------------------------------------------------------------
@@ -146,7 +140,7 @@ def test_bodies_past_the_limit_are_aborted_and_leave_no_file(
     assert time.monotonic() - started < 10
     assert (summary.downloaded, summary.failed) == (1, 2)
     assert all("larger than" in (failure.error or "") for failure in summary.failures)
-    assert list(saved(tmp_path).values()) == [good]
+    assert list(saved_pictures(tmp_path).values()) == [good]
     assert not list(tmp_path.glob("*.part"))
 
 
@@ -173,7 +167,7 @@ def test_memory_stays_bounded_under_bombs(server: FakeDiscord, tmp_path: Path) -
     calm = peak_mb("calm")
     server.fail_next("attachments/", *["gzip_bomb"] * 16)  # 64 MB of zeros behind every picture and its retries
     bombed = peak_mb("bombed")
-    assert not saved(tmp_path / "bombed")
+    assert not saved_pictures(tmp_path / "bombed")
     server.fail_next("/messages", "api_bomb")  # 64 MB of JSON behind 64 KB
     api_bombed = peak_mb("api")
     assert bombed - calm < 24 and api_bombed - calm < 24, f"{calm:.0f} MB calm, {bombed:.0f} MB and {api_bombed:.0f} MB bombed"
@@ -192,7 +186,7 @@ def test_a_dripping_server_cannot_hold_a_download_past_its_deadline(
     summary, _ = run(dataclasses.replace(settings, DOWNLOAD_DEADLINE=0.5), tmp_path)
     assert time.monotonic() - started < 5
     assert summary.failed == 1 and "too slow" in (summary.failures[0].error or "")
-    assert not list(tmp_path.iterdir()) or not saved(tmp_path)
+    assert not list(tmp_path.iterdir()) or not saved_pictures(tmp_path)
 
 
 # --- part 9: encodings and lengths ----------------------------------------------------------------
@@ -207,7 +201,7 @@ def test_compressed_pictures_are_decoded_and_saved(server: FakeDiscord, settings
     server.fail_next("packed.png", *[fault] * 20)  # every try of both pictures, proxy copies included
     summary, _ = run(settings, tmp_path)
     assert summary.failed == 0
-    assert sorted(saved(tmp_path).values()) == sorted([data, make_picture(2)])
+    assert sorted(saved_pictures(tmp_path).values()) == sorted([data, make_picture(2)])
 
 
 def test_a_body_shorter_than_its_length_is_never_saved(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
@@ -217,7 +211,7 @@ def test_a_body_shorter_than_its_length_is_never_saved(server: FakeDiscord, sett
     server.fail_next("short.png", *["truncate"] * 4)
     summary, _ = run(settings, tmp_path)
     assert summary.failed == 1 and "truncated" in (summary.failures[0].error or "")
-    assert saved(tmp_path) == {}
+    assert saved_pictures(tmp_path) == {}
 
 
 # --- part 10: rate-limit waits ----------------------------------------------------------------------
@@ -321,7 +315,7 @@ def test_archived_listing_refused_keeps_the_active_threads(server: FakeDiscord, 
     MessageFactory(server, "1200000000000000002").message(HOUR_AGO, "", [factory.attachment("secret.png", make_picture(3))])
     server.fail_next("threads/archived", "403")
     summary, notes = run(settings, tmp_path, token=f"Bot {BOT_TOKEN}")
-    assert sorted(name.split("_", 2)[2] for name in saved(tmp_path)) == ["channel.png", "thread.png"]
+    assert sorted(name.split("_", 2)[2] for name in saved_pictures(tmp_path)) == ["channel.png", "thread.png"]
     assert any("archived threads" in note and "Missing Access" in note for note in notes)
     assert any("secret-thread" in note for note in notes)
     assert (summary.threads_scanned, summary.threads_skipped) == (1, 1)

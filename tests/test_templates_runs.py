@@ -23,7 +23,7 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate, parse_template
-from tests.conftest import NOT_PICTURES, program_env, run_main
+from tests.conftest import program_env, run_main, saved_pictures
 
 UTC = timezone.utc
 CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID, GUILD_NAME)
@@ -41,12 +41,6 @@ def _run(settings: Settings, out: Path, since: datetime, template: NameTemplate 
         client.close()
 
 
-def _saved(out: Path) -> dict[str, bytes]:
-    return {
-        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in NOT_PICTURES
-    }
-
-
 def test_collisions_keep_the_stable_suffix(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
     factory = setup_server(server)
     posted = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -58,11 +52,11 @@ def test_collisions_keep_the_stable_suffix(server: FakeDiscord, settings: Settin
     template = parse_template("{author}_{name}.{ext}")
     expected = {"Alice_image.png": first, f"Alice_image_{late['id']}.png": second, "Bob_Builder_image.png": third}
     summary = _run(settings, tmp_path / "a", posted - timedelta(minutes=1), template)
-    assert _saved(tmp_path / "a") == expected and summary.downloaded == 3
+    assert saved_pictures(tmp_path / "a") == expected and summary.downloaded == 3
     again = _run(settings, tmp_path / "a", posted - timedelta(minutes=1), template)
     assert (again.downloaded, again.failed) == (0, 0)
     _run(settings, tmp_path / "b", posted - timedelta(minutes=1), template)  # a fresh folder: the same names
-    assert _saved(tmp_path / "b") == expected
+    assert saved_pictures(tmp_path / "b") == expected
 
 
 def test_files_saved_under_another_template_are_not_fetched_again(
@@ -73,11 +67,11 @@ def test_files_saved_under_another_template_are_not_fetched_again(
     for number in range(3):
         factory.message(posted + timedelta(minutes=number), "", [factory.attachment(f"c{number}.png", make_picture(number))])
     _run(settings, tmp_path, posted - timedelta(minutes=1))
-    before, cdn_before = _saved(tmp_path), len(server.cdn_requests())
+    before, cdn_before = saved_pictures(tmp_path), len(server.cdn_requests())
     assert sorted(before) == [f"{posted + timedelta(minutes=n):%Y-%m-%d_%H-%M-%S}_c{n}.png" for n in range(3)]
     renamed = _run(settings, tmp_path, posted - timedelta(days=1), parse_template("{message_id}_{name}.{ext}"))
     assert (renamed.downloaded, renamed.skipped) == (0, 3)
-    assert _saved(tmp_path) == before and len(server.cdn_requests()) == cdn_before
+    assert saved_pictures(tmp_path) == before and len(server.cdn_requests()) == cdn_before
 
 
 def _two_channels_and_a_thread(server: FakeDiscord) -> tuple[datetime, dict[str, MessageFactory]]:
@@ -117,7 +111,7 @@ def test_every_field_with_several_channels_threads_and_a_dry_run(server: FakeDis
     assert not (tmp_path / "pics").exists()
     result = run_main(args, env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sorted(_saved(tmp_path / "pics" / CHANNEL_NAME)) == sorted(main_folder)
-    assert sorted(_saved(tmp_path / "pics" / OTHER_NAME)) == other_folder
+    assert sorted(saved_pictures(tmp_path / "pics" / CHANNEL_NAME)) == sorted(main_folder)
+    assert sorted(saved_pictures(tmp_path / "pics" / OTHER_NAME)) == other_folder
     assert result.stdout.count("Left out:          1 (by the filters)") == 1  # Bob's meme in the main channel and thread
     assert result.stdout.count("Left out:          2 (by the filters)") == 1
