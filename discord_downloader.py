@@ -6,12 +6,11 @@ The downloader is long-lived (client, folder, options); each `run()` gets a fres
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from picextract.discord.channels import FORUM_TYPES, THREAD_PARENT_TYPES, ChannelInfo, ChannelResolver
 from picextract.discord.client import ChannelStopped, DiscordClient
@@ -19,33 +18,13 @@ from picextract.discord.errors import AccessError, NotFoundError
 from picextract.download.options import RunOptions
 from picextract.download.results import NullReporter, Reporter, Summary
 from picextract.download.run import DownloadRun
+from picextract.download.workers import in_background
 from picextract.pictures.filters import MessageFilter
 from picextract.pictures.refs import DEFAULT_KINDS
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate
 
 Chooser = Callable[[list[ChannelInfo]], ChannelInfo]
 T = TypeVar("T")
-
-
-def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
-    """Start `function(*args)` in a daemon thread; the returned callable waits for its result or raises its error."""
-    outcome: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
-
-    def work() -> None:
-        try:
-            outcome.put((True, function(*args)))
-        except BaseException as error:  # handed to the caller, raised there
-            outcome.put((False, error))
-
-    threading.Thread(target=work, name="background", daemon=True).start()
-
-    def result() -> T:
-        ok, value = outcome.get()
-        if not ok:
-            raise value
-        return value
-
-    return result
 
 
 class DiscordDownloader:
@@ -94,7 +73,7 @@ class DiscordDownloader:
         listing = None
         if self.options.threads and channel.type in THREAD_PARENT_TYPES:
             # Listed while the channel pages: a bot's listing requests then add no time of their own.
-            listing = in_background(self.channels.thread_sources, channel, threads_since)
+            listing = in_background(partial(self.channels.thread_sources, channel, threads_since))
         if channel.type not in FORUM_TYPES:
             try:
                 run.process_source(channel, since, until)

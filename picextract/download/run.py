@@ -12,6 +12,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from picextract.discord.channels import ChannelInfo
@@ -285,7 +286,7 @@ class DownloadRun:
         elif self.options.dry_run:
             self.finish(SaveResult(ref, planned, "planned", ref.expected_size or 0))
         else:
-            self.pending.add(self.workers.submit(self.saver.save, ref, planned))
+            self.pending.add(self.workers.submit(partial(self.saver.save, ref, planned)))
             # The queue between paging and saving is bounded, so memory does not grow with the channel.
             self.drain(keep=self.options.workers * 2 - 1)
 

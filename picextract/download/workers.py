@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+_Job = tuple[Future[Any], Callable[[], Any]]
 
 
 class DaemonPool:
@@ -26,10 +26,10 @@ class DaemonPool:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
-        """Run `function(*args)` on a worker; its Future holds the result or the exception."""
+    def submit(self, job: Callable[[], T]) -> Future[T]:
+        """Run `job()` on a worker; its Future holds the result or the exception."""
         future: Future[T] = Future()
-        self._jobs.put((future, function, args))
+        self._jobs.put((future, job))
         return future
 
     def _work(self) -> None:
@@ -37,11 +37,11 @@ class DaemonPool:
             job = self._jobs.get()
             if job is None:
                 return
-            future, function, args = job
+            future, call = job
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(function(*args))
+                future.set_result(call())
             except BaseException as error:  # handed to whoever waits on the future
                 future.set_exception(error)
 
@@ -52,3 +52,24 @@ class DaemonPool:
         if wait:
             for thread in self._threads:
                 thread.join()
+
+
+def in_background(job: Callable[[], T]) -> Callable[[], T]:
+    """Start `job()` in a daemon thread; the returned callable waits for its result or raises its error."""
+    outcome: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def work() -> None:
+        try:
+            outcome.put((True, job()))
+        except BaseException as error:  # handed to the caller, raised there
+            outcome.put((False, error))
+
+    threading.Thread(target=work, name="background", daemon=True).start()
+
+    def result() -> T:
+        ok, value = outcome.get()
+        if not ok:
+            raise value
+        return value
+
+    return result
