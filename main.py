@@ -251,9 +251,9 @@ def rebuild_gallery(folder: Path) -> int:
 
 def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None:
     """index.html after a run, unless --no-gallery or --dry-run."""
-    from picextract.gallery.page import build_gallery
-
     if not args.dry_run and not args.no_gallery and folder.is_dir():
+        from picextract.gallery.page import build_gallery  # imported only when needed: it is slow to import
+
         print(f"Gallery: {build_gallery(folder, workers)}")
 
 

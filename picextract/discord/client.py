@@ -117,8 +117,7 @@ class DiscordClient:
             except WaitTooLong as too_long:
                 raise ChannelStopped(f"gave up on {what}: {too_long}") from None
             try:
-                with self.pace.turn(path):
-                    return self._api_once(method, path, params, json_body, what)
+                return self._api_reserved(method, path, params, json_body, what)
             except Retryable as problem:
                 if failures >= self.settings.MAX_RETRIES:
                     raise ApiError(str(problem)) from None
@@ -140,6 +139,14 @@ class DiscordClient:
             self.limiter.block(route, limited.seconds, limited.is_global)
         else:
             self._sleep(limited.seconds)
+
+    def _api_reserved(self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any, what: str) -> Any:
+        """One request the limiter reserved: it counts as in flight until answered or failed."""
+        try:
+            with self.pace.turn(path):
+                return self._api_once(method, path, params, json_body, what)
+        finally:
+            self.limiter.release(f"{method} {path}")
 
     def _api_once(self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any, what: str) -> Any:
         """One request: the JSON of a 200, else Retryable, RateLimited or one of our errors."""

@@ -74,6 +74,7 @@ class RateLimiter:
         self._last_api_call = float("-inf")
         self._route_bucket: dict[str, str] = {}
         self._buckets: dict[str, _Bucket] = {}
+        self._in_flight: dict[str, int] = {}  # API requests sent on a route whose answer is not in yet
 
     def _bucket_key(self, route: str) -> str:
         return self._route_bucket.get(route, route)
@@ -94,6 +95,7 @@ class RateLimiter:
                         bucket.remaining = max(bucket.remaining - 1, 0)
                     if is_api:
                         self._last_api_call = now
+                        self._in_flight[route] = self._in_flight.get(route, 0) + 1
                     return
                 wait_seconds = ready_at - now
             self._wait(route, wait_seconds)
@@ -106,8 +108,18 @@ class RateLimiter:
             self._announce(f"rate-limited: waiting {describe_wait(wait_seconds)} before the next request ({route}); Ctrl-C stops")
         self._sleep(wait_seconds)
 
+    def release(self, route: str) -> None:
+        """An API request reserved by `acquire` is answered (or failed)."""
+        with self._lock:
+            self._in_flight[route] = max(self._in_flight.get(route, 0) - 1, 0)
+
     def update(self, route: str, headers: Mapping[str, str]) -> None:
-        """Learn the bucket state from X-RateLimit-* response headers."""
+        """Learn the bucket state from X-RateLimit-* response headers.
+
+        Requests run in parallel (a bot pages parts of a window at once): an answer may count fewer
+        requests than were sent, or come after a later one. So the other requests still in flight
+        count as used, and within the window we know, the remaining count only goes down.
+        """
         bucket_hash = headers.get("X-RateLimit-Bucket")
         remaining = headers.get("X-RateLimit-Remaining")
         reset_after = headers.get("X-RateLimit-Reset-After")
@@ -118,8 +130,12 @@ class RateLimiter:
             bucket = self._buckets.setdefault(self._bucket_key(route), _Bucket())
             seconds = parse_wait(reset_after)
             if remaining is not None and remaining.strip().isdigit() and seconds is not None:
-                bucket.remaining = int(remaining)
-                bucket.reset_at = self._clock() + seconds
+                now = self._clock()
+                left = max(int(remaining) - max(self._in_flight.get(route, 0) - 1, 0), 0)
+                if bucket.remaining is not None and now < bucket.reset_at:
+                    bucket.remaining = min(bucket.remaining, left)
+                else:
+                    bucket.remaining, bucket.reset_at = left, now + seconds
 
     def block(self, route: str, seconds: float, is_global: bool) -> None:
         """After a 429: nobody (global) or nobody on this bucket sends for `seconds`."""

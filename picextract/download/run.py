@@ -19,7 +19,7 @@ from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import Cancelled, DiscordClient
 from picextract.download.intent import IntentCheck
 from picextract.download.options import RunOptions
-from picextract.download.paging import prefetched
+from picextract.download.paging import channel_messages, prefetched
 from picextract.download.results import Reporter, SaveResult, Summary
 from picextract.download.saving import Fetched, PictureSaver, is_external
 from picextract.download.workers import DaemonPool
@@ -331,7 +331,9 @@ class DownloadRun:
         self._retry_failures(source, after, before)
         last_id = start
         malformed_before = self.summary.malformed
-        for message in prefetched(self.client.iter_messages(source.id, start, before), PREFETCH_MESSAGES, self.cancel):
+        for message in prefetched(
+            channel_messages(self.client, source.id, start, before, self.cancel), PREFETCH_MESSAGES, self.cancel
+        ):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
             refs = self.pictures_of(message)

@@ -99,6 +99,9 @@ class StateStore:
             self._db.executescript(_SCHEMA)
             self._migrate()
             rows = list(self._db.execute("SELECT identity, filename, size_bytes FROM pictures"))
+            # Read once, kept in memory: the planner asks for every picture (one process per folder: the lock).
+            self._given_up = {str(i): str(v) for i, v in self._db.execute("SELECT identity, verdict FROM given_up")}
+            self._failing = {str(row[0]) for row in self._db.execute("SELECT identity FROM failures")}
         self._by_identity: dict[str, SavedPicture] = {}
         self._by_name: dict[str, str] = {}
         for identity, filename, size_bytes in rows:
@@ -234,12 +237,16 @@ class StateStore:
                 (identity, str(message_id), source_id),
             )
             row = self._db.execute("SELECT failed_runs FROM failures WHERE identity = ?", (identity,)).fetchone()
+        self._failing.add(identity)
         return int(row[0]) if row else 1
 
     def clear_failure(self, identity: str) -> None:
         """The picture is saved now, or gone."""
+        if identity not in self._failing:
+            return
         with self._storage("write"):
             self._db.execute("DELETE FROM failures WHERE identity = ?", (identity,))
+        self._failing.discard(identity)
 
     def failures(self, source_id: str) -> dict[str, int]:
         """identity -> message id of the pictures of a source that failed last time."""
@@ -252,12 +259,12 @@ class StateStore:
         with self._storage("write"):
             self._db.execute("INSERT OR REPLACE INTO given_up VALUES (?, ?, ?)", (identity, verdict, detail))
             self._db.execute("DELETE FROM failures WHERE identity = ?", (identity,))
+        self._given_up[identity] = verdict
+        self._failing.discard(identity)
 
     def given_up(self, identity: str) -> str | None:
         """`not_picture` or `dead` for a link given up on an earlier run."""
-        with self._storage("read"):
-            row = self._db.execute("SELECT verdict FROM given_up WHERE identity = ?", (identity,)).fetchone()
-        return str(row[0]) if row else None
+        return self._given_up.get(identity)
 
     def close(self) -> None:
         """Close the database (every record is already committed)."""
