@@ -43,13 +43,7 @@ def prefetched(items: Iterator[Any], depth: int, stop: threading.Event) -> Itera
     """Run `items` in a background thread, up to `depth` ahead; exceptions reach the consumer; `stop` ends the producer."""
     buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
     threading.Thread(target=_produce, args=(items, buffer, stop), name="paging", daemon=True).start()
-    while True:
-        item = buffer.get()
-        if item is _END:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    yield from _in_order([buffer])
 
 
 def _part_ids(first_page: list[Any]) -> list[int]:
@@ -78,6 +72,7 @@ def part_bounds(after: int, cursor: int, before: int | None, upper: int, parts: 
 
 
 def _in_order(buffers: list[queue.Queue[Any]]) -> Iterator[Any]:
+    """The items of each buffer in turn, until its end mark; an exception put there is raised here."""
     for buffer in buffers:
         while True:
             item = buffer.get()
