@@ -388,8 +388,8 @@ class DownloadRun:
             if not self.options.dry_run:
                 self.saver.remove_stale_parts()
             self.index.close()
-            if not self.options.dry_run:
-                self.state.rebuild_index(self.options.output_dir)  # the rows in posting order
+            if self.index.appended:  # the start already wrote the index in posting order; only new rows need sorting in
+                self.state.rebuild_index(self.options.output_dir)
             self.state.close()
         finally:
             self.lock.release()

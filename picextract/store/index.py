@@ -94,6 +94,7 @@ class IndexWriter:
     def __init__(self, folder: Path, present: set[str] | None = None) -> None:
         self.path = folder / INDEX_FILE_NAME
         self.present = present or set()  # files whose row is there already
+        self.appended = 0  # rows added by this run, in the order pictures finished
         try:
             is_new = not self.path.is_file() or self.path.stat().st_size == 0
             self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
@@ -111,6 +112,7 @@ class IndexWriter:
         try:
             self._writer.writerow(row)
             self._file.flush()
+            self.appended += 1
         except OSError as problem:
             raise _storage_error(self.path, problem) from None
 
@@ -124,6 +126,8 @@ class IndexWriter:
 
 class NoIndex:
     """The index of a dry run: nothing is written."""
+
+    appended = 0
 
     def append(self, row: Sequence[object]) -> None:
         pass
