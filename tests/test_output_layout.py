@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from picextract.discord.channels import ChannelInfo
@@ -154,6 +154,7 @@ _PARTS = st.sampled_from(["pics", "a b", "..", "{guild}", "{channel}", "x-{chann
 _CHANNELS = st.lists(st.sampled_from([CHARTS, NEWS, ELSEWHERE, NO_GUILD_NAME, DIRECT]), min_size=1, max_size=4, unique=True)
 
 
+@settings(deadline=None)  # no timing: the machine's load must not fail it
 @given(
     absolute=st.booleans(),
     parts=st.lists(_PARTS, min_size=1, max_size=4),
