@@ -22,13 +22,14 @@ from picextract.cli.options import FlagValues, check_flags
 from picextract.cli.progress import ProgressReporter, format_header, format_summary
 from picextract.cli.prompts import Prompter
 from picextract.cli.questions import ChannelQuestion, ask_output, ask_token, check_token, refused_token_message
-from picextract.discord.channels import ChannelInfo, ChannelResolver, output_folder
+from picextract.discord.channels import ChannelInfo, ChannelResolver
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
 from picextract.discord.pace import at_risk_suffix, default_workers
 from picextract.download.results import Reporter
 from picextract.errors import ExitCode, UsageError, error_boundary
 from picextract.pictures.filters import Author, unknown_authors, unknown_authors_message
+from picextract.store.layout import OutputLayout
 from picextract.watch.loop import WatchReporter, WatchTarget
 from picextract.watch.session import check_watch_flags, note_on_stderr, watch
 
@@ -113,13 +114,14 @@ def _start_demo(args: argparse.Namespace) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _Job:
-    """What every channel of this invocation shares: flags, client, window, where the screen goes."""
+    """What every channel of this invocation shares: flags, client, window, where the screen goes, the output's layout."""
 
     args: argparse.Namespace
     flags: FlagValues
     client: DiscordClient
     reporter: Reporter
     environment: Mapping[str, str]
+    layout: OutputLayout
 
     def downloader(self, folder: Path) -> DiscordDownloader:
         return DiscordDownloader(
@@ -136,10 +138,9 @@ class _Job:
         )
 
 
-def _folders(args: argparse.Namespace, channels: list[ChannelInfo], output_dir: Path) -> list[Path]:
-    """Each channel's folder (its own subfolder when there are several); a file in the way is a usage error."""
-    several = len(channels) > 1 or args.all_channels
-    folders = [output_folder(output_dir, channel, several, channels) for channel in channels]
+def _folders(layout: OutputLayout) -> list[Path]:
+    """Each channel's folder, as the layout puts it; a file in the way is a usage error."""
+    folders = layout.folders()
     for folder in folders:
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"output {folder} exists and is not a folder")
@@ -164,15 +165,17 @@ def _download_once(job: _Job, reporter: ProgressReporter, targets: list[tuple[Ch
     unknown = unknown_authors(job.flags.message_filter, authors_seen.values())
     if unknown:
         raise UsageError(unknown_authors_message(unknown, authors_seen.values()))
-    folders = [folder for _, folder in targets]
-    return max(worst, _dedup(folders, job.args.dry_run, job.environment) if job.args.dedup else ExitCode.OK)
+    if not job.args.dedup:
+        return worst
+    pairs = job.layout.dedup_pairs(folder for _, folder in targets if folder.is_dir())
+    return max(worst, _dedup(pairs, job.args.dry_run, job.environment))
 
 
 def _watch(job: _Job, watch_reporter: WatchReporter, targets: list[tuple[ChannelInfo, Path]]) -> int:
     """`--watch`: a first pass, then a poll every interval until Ctrl-C or SIGTERM."""
     start, _ = _window(job.flags)
     watched = [WatchTarget(channel, folder, job.downloader(folder)) for channel, folder in targets]
-    after_poll = _dedup_after_poll(job.environment) if job.args.dedup else None
+    after_poll = _dedup_after_poll(job.layout, job.environment) if job.args.dedup else None
     return watch(
         watched,
         start,
@@ -189,37 +192,37 @@ def _download_all(
     args: argparse.Namespace,
     client: DiscordClient,
     flags: FlagValues,
-    target: tuple[list[ChannelInfo], Path],
+    layout: OutputLayout,
     reporter: ProgressReporter,
     environment: Mapping[str, str],
 ) -> int:
     """Download each channel into its folder, once or (`--watch`) on and on; returns the exit code."""
-    channels, output_dir = target
-    targets = list(zip(channels, _folders(args, channels, output_dir)))
+    targets = list(zip(layout.channels, _folders(layout)))
     try:
         if args.watch is not None:
             watch_reporter = WatchReporter(note_on_stderr)
-            return _watch(_Job(args, flags, client, watch_reporter, environment), watch_reporter, targets)
-        return _download_once(_Job(args, flags, client, reporter, environment), reporter, targets)
+            return _watch(_Job(args, flags, client, watch_reporter, environment, layout), watch_reporter, targets)
+        return _download_once(_Job(args, flags, client, reporter, environment, layout), reporter, targets)
     finally:
         reporter.close()
 
 
-def _dedup(folders: list[Path], dry_run: bool, environment: Mapping[str, str]) -> int:
-    """`--dedup`: the same dedup into `<output>-clean` (its imaging libraries load only when asked)."""
+def _dedup(pairs: list[tuple[Path, Path]], dry_run: bool, environment: Mapping[str, str]) -> int:
+    """`--dedup`: the same dedup from each (source, clean folder) the layout names (its imaging libraries load only when asked)."""
     from picextract.dedup.run import dedup_after_download
 
-    return dedup_after_download(folders, dry_run, environment)
+    return dedup_after_download(pairs, dry_run, environment)
 
 
-def _dedup_after_poll(environment: Mapping[str, str]) -> Callable[[Path, list[str]], None]:
+def _dedup_after_poll(layout: OutputLayout, environment: Mapping[str, str]) -> Callable[[Path, list[str]], None]:
     """`--watch --dedup`: after a poll that saved pictures, the dedup brings the new ones that are no re-post
-    into `<folder>-clean` (its hash cache makes this a rerun over known files); its report stays quiet."""
+    into the folder's clean folder, the same one a one-shot `--dedup` fills (its hash cache makes this a rerun
+    over known files); its report stays quiet."""
 
     def after_poll(folder: Path, new_names: list[str]) -> None:
         from picextract.dedup.run import dedup_after_download
 
-        dedup_after_download([folder], False, environment, out=io.StringIO())
+        dedup_after_download([(folder, layout.clean_folder(folder))], False, environment, out=io.StringIO())
 
     return after_poll
 
@@ -282,10 +285,10 @@ def run(argv: list[str] | None = None) -> int:
             return ExitCode.OK
         channels = _channels(args, resolver, prompter)
         flags = replace(flags, days=_ask_days(args, settings, prompter, flags.days))
-        output_dir = _output(args, settings, prompter)
-        if prompter.interactive or "{guild}" in f"{output_dir}{flags.name_template.text}":
+        output = OutputLayout.parse(_output(args, settings, prompter))
+        if prompter.interactive or output.uses_guild or flags.name_template.uses("guild"):
             channels = resolver.name_guilds(channels)
-        return _download_all(args, client, flags, (channels, output_dir), reporter, environment)
+        return _download_all(args, client, flags, output.for_channels(channels, args.all_channels), reporter, environment)
     except AuthError as refused:
         raise AuthError(refused_token_message(source) + at_risk_suffix(refused)) from None
     finally:

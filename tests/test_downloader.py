@@ -24,9 +24,7 @@ from picextract.fake.sample import (
     setup_server,
 )
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME
-from picextract.store.lock import LOCK_FILE_NAME
-from picextract.store.state import STATE_FILE_NAME
+from picextract.store.layout import INDEX_FILE_NAME, LOCK_FILE_NAME, STATE_FILE_NAME
 from tests.conftest import saved_pictures
 
 UTC = timezone.utc

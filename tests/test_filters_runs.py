@@ -28,8 +28,7 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.filters import MessageFilter, parse_filter
-from picextract.store.index import INDEX_FILE_NAME
-from picextract.store.state import STATE_FILE_NAME
+from picextract.store.layout import INDEX_FILE_NAME, STATE_FILE_NAME
 from tests.conftest import program_env, run_main, saved_pictures
 
 UTC = timezone.utc

@@ -13,7 +13,7 @@ from picextract.discord.client import DiscordClient
 from picextract.download.results import Summary
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import INDEX_FILE_NAME
 from tests.conftest import NOT_PICTURES
 
 UTC = timezone.utc

@@ -12,7 +12,8 @@ from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, MessageFactory, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME, posting_order
+from picextract.store.index import posting_order
+from picextract.store.layout import INDEX_FILE_NAME
 
 UTC = timezone.utc
 

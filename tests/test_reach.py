@@ -30,7 +30,7 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.refs import DEFAULT_KINDS, parse_kinds
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import INDEX_FILE_NAME
 from tests.conftest import NOT_PICTURES, program_env, run_main
 
 UTC = timezone.utc

@@ -16,7 +16,7 @@ import requests
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.state import STATE_FILE_NAME
+from picextract.store.layout import STATE_FILE_NAME
 from tests.conftest import ROOT, program_env, run_main
 
 UTC = timezone.utc

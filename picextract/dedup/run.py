@@ -23,7 +23,6 @@ from picextract.dedup.report import Counts, DuplicatePair, statistics_text, summ
 from picextract.dedup.scan import ScanResult, display_name, scan_source
 from picextract.errors import ExitCode, UsageError
 
-CLEAN_SUFFIX = "-clean"  # the default output is the downloader's folder with this suffix
 PROBLEMS_SHOWN = 5  # unreadable files named in the summary; the --report lists all
 
 
@@ -171,13 +170,16 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
     return ExitCode.SOME_FAILED if counts.unreadable or placed.unreadable else ExitCode.OK
 
 
-def dedup_after_download(folders: Sequence[Path], dry_run: bool, environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
-    """`main.py --dedup`: the same dedup over the downloaded folder(s) into `<folder>-clean`."""
-    existing = [folder for folder in folders if folder.is_dir()]
-    if not existing:
+def dedup_after_download(
+    pairs: Sequence[tuple[Path, Path]], dry_run: bool, environ: Mapping[str, str], out: TextIO = sys.stdout
+) -> int:
+    """`main.py --dedup`: the same dedup from each downloaded folder into its clean folder (both from the output's layout)."""
+    if not pairs:
         print("Dedup: nothing was downloaded, nothing to deduplicate.", file=sys.stderr)
         return ExitCode.OK
-    source = Path(os.path.commonpath([folder.resolve() for folder in existing]))
-    output = source.with_name(source.name + CLEAN_SUFFIX)
-    print(f"Removing re-posts from {source} into {output}", file=out if out is not sys.stdout else sys.stderr)
-    return run_dedup(DedupOptions(source, output, dry_run=dry_run, cache=default_cache_path(environ)), out=out)
+    worst: int = ExitCode.OK
+    for source, output in pairs:
+        print(f"Removing re-posts from {source} into {output}", file=out if out is not sys.stdout else sys.stderr)
+        options = DedupOptions(source, output, dry_run=dry_run, cache=default_cache_path(environ))
+        worst = max(worst, run_dedup(options, out=out))
+    return worst

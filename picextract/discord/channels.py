@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from picextract.discord.client import DiscordClient, PagingError
 from picextract.discord.errors import AccessError, ApiError, NotFoundError
 from picextract.errors import UsageError
-from picextract.pictures.filenames import sanitize_filename
 from picextract.pictures.refs import parse_timestamp, snowflake_to_datetime
 
 TEXT_CHANNEL_TYPES = {
@@ -91,27 +89,6 @@ def _name_list(names: Sequence[str]) -> str:
     shown = sorted(set(names), key=lambda name: (name.casefold(), name))
     text = ", ".join(shown[:40]) if shown else "none"
     return f"{text}, …" if len(shown) > 40 else text
-
-
-def folder_name(channel: ChannelInfo, others: Sequence[ChannelInfo] = ()) -> str:
-    """The channel's folder name; the ID is added when another channel's name differs only in case
-    (`Charts` and `CHARTS` would share one folder on Windows and macOS)."""
-    name = sanitize_filename(channel.name)
-    clash = any(other.id != channel.id and sanitize_filename(other.name).casefold() == name.casefold() for other in others)
-    return f"{name}_{channel.id}" if clash else name
-
-
-def output_folder(template: Path, channel: ChannelInfo, several: bool, others: Sequence[ChannelInfo] = ()) -> Path:
-    """The folder for one channel: `{guild}`/`{channel}` filled in; with several channels and no
-    placeholder, one subfolder per channel (`others`: the run's other channels, to keep names apart)."""
-    text = str(template)
-    if "{guild}" in text or "{channel}" in text:
-        return Path(
-            text.replace("{guild}", sanitize_filename(channel.guild_name or channel.guild_id or "dm")).replace(
-                "{channel}", folder_name(channel, others)
-            )
-        )
-    return template / folder_name(channel, others) if several else template
 
 
 def _channel_type(channel: dict[str, Any], default: int) -> int:

@@ -14,12 +14,9 @@ from typing import Any
 from picextract.gallery.records import GalleryItem, gallery_items, gallery_title, parse_index
 from picextract.gallery.thumbnails import Thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import ChannelFolder, thumbnail_link
 from picextract.store.state import recorded_message_ids
 
-GALLERY_FILE_NAME = "index.html"
-ASSETS_DIR = ".gallery"  # hidden: the dedup and the downloader's file checks skip dot-names
-THUMBS_DIR = "thumbs"
 DATA_FILE_NAME = "data.js"
 STATIC_FILES = ("gallery.js", "gallery.css")
 ITEM_FIELDS = ["file", "thumb", "thumb_width", "thumb_height", "time_ms", "author", "text", "channel", "kind", "link", "video"]
@@ -53,7 +50,7 @@ def item_row(item: GalleryItem, thumbnail: Thumbnail | None) -> list[Any]:
     """One picture as a row of ITEM_FIELDS (rows keep the data file about half the size of objects)."""
     return [
         item.file,
-        f"{ASSETS_DIR}/{THUMBS_DIR}/{thumbnail.name}" if thumbnail else "",
+        thumbnail_link(thumbnail.name) if thumbnail else "",
         thumbnail.width if thumbnail else 0,
         thumbnail.height if thumbnail else 0,
         int(item.posted_at.timestamp() * 1000),
@@ -90,7 +87,7 @@ def folder_files(folder: Path) -> dict[str, datetime]:
 
 def read_index(folder: Path) -> list[dict[str, str]]:
     """The rows of the folder's index.csv; none when it is missing."""
-    path = folder / INDEX_FILE_NAME
+    path = ChannelFolder(folder).index_file
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
@@ -99,12 +96,12 @@ def read_index(folder: Path) -> list[dict[str, str]]:
 
 def write_page(folder: Path, title: str, items: list[GalleryItem], thumbnails: Mapping[str, Thumbnail | None]) -> Path:
     """Write the data file, the script and style, then index.html (last, so it never points at missing files)."""
-    assets = folder / ASSETS_DIR
+    assets = ChannelFolder(folder).gallery_assets
     assets.mkdir(exist_ok=True)
     write_atomic(assets / DATA_FILE_NAME, data_script(title, items, thumbnails))
     for name in STATIC_FILES:
         write_atomic(assets / name, static_text(name))
-    target = folder / GALLERY_FILE_NAME
+    target = ChannelFolder(folder).gallery_page
     write_atomic(target, page_html(title))
     return target
 
@@ -113,5 +110,5 @@ def build_gallery(folder: Path, workers: int = 2) -> Path:
     """Write (or rewrite) the folder's gallery from index.csv and the files; returns index.html's path."""
     items = gallery_items(read_index(folder), folder_files(folder), recorded_message_ids(folder))
     pictures = [folder / item.file for item in items if not item.is_video]
-    thumbnails = make_thumbnails(pictures, folder / ASSETS_DIR / THUMBS_DIR, workers)
+    thumbnails = make_thumbnails(pictures, ChannelFolder(folder).thumbnails, workers)
     return write_page(folder, gallery_title(items, folder.resolve().name), items, thumbnails)

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from picextract.errors import StorageError
+from picextract.store.layout import ChannelFolder
 
-INDEX_FILE_NAME = "index.csv"
 # New columns go at the end: older files stay readable (picextract/gallery/records.py parse_index).
 INDEX_COLUMNS = [
     "file",
@@ -92,7 +92,7 @@ class IndexWriter:
     """Appends one row per picture saved during a run; each row is flushed at once."""
 
     def __init__(self, folder: Path, present: set[str] | None = None) -> None:
-        self.path = folder / INDEX_FILE_NAME
+        self.path = ChannelFolder(folder).index_file
         self.present = present or set()  # files whose row is there already
         self.appended = 0  # rows added by this run, in the order pictures finished
         try:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from picextract.errors import StorageError
 from picextract.pictures.filters import Author
-from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME, padded_row, posting_order, read_index_rows, write_index
+from picextract.store.index import INDEX_COLUMNS, padded_row, posting_order, read_index_rows, write_index
+from picextract.store.layout import ChannelFolder
 
-STATE_FILE_NAME = ".discordpicextract.sqlite3"
 DEAD_AFTER_RUNS = 3  # a link failing 404/410 on this many runs is given up
 
 _SCHEMA = """
@@ -93,7 +93,7 @@ class StateStore:
     """
 
     def __init__(self, folder: Path, read_only: bool = False) -> None:
-        self.path = (folder / STATE_FILE_NAME).absolute()
+        self.path = ChannelFolder(folder).state_file.absolute()
         with self._storage("open"):
             self._db = self._open_copy() if read_only else self._open()
             self._db.executescript(_SCHEMA)
@@ -122,7 +122,7 @@ class StateStore:
         if not self.path.is_file():
             return memory
         with tempfile.TemporaryDirectory(prefix="picextract-") as scratch:
-            copy = Path(scratch) / STATE_FILE_NAME
+            copy = Path(scratch) / self.path.name
             for suffix in ("", "-wal"):
                 source = Path(f"{self.path}{suffix}")
                 if source.is_file():
@@ -189,7 +189,7 @@ class StateStore:
 
     def index_rows(self, folder: Path) -> list[list[str]]:
         """One index row per recorded picture whose file is in `folder`, in the order they were saved."""
-        legacy = read_index_rows(folder / INDEX_FILE_NAME)
+        legacy = read_index_rows(ChannelFolder(folder).index_file)
         rows: list[list[str]] = []
         with self._storage("read"):
             records = list(self._db.execute("SELECT filename, message_id, index_row FROM pictures ORDER BY rowid"))
@@ -212,7 +212,7 @@ class StateStore:
         Returns the file names it holds, so the run does not append their rows a second time.
         """
         rows = posting_order(self.index_rows(folder))
-        write_index(folder / INDEX_FILE_NAME, rows)
+        write_index(ChannelFolder(folder).index_file, rows)
         return {row[0] for row in rows}
 
     # --- progress, failures, links given up ------------------------------------------------
@@ -291,7 +291,7 @@ class StateStore:
 
 def recorded_message_ids(folder: Path) -> dict[str, int]:
     """File name -> message id from the state file, read-only; empty when there is none or it is unreadable."""
-    path = folder / STATE_FILE_NAME
+    path = ChannelFolder(folder).state_file
     if not path.is_file():
         return {}
     try:
