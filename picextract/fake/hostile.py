@@ -12,6 +12,7 @@ Each is a fault name for `FakeDiscord.fail_next`:
 - `ignore_after`: a messages page that ignores `after`/`before` (the newest messages, every time).
 - `ignore_cursor`: any listing answered as if `after`, `before` and `offset` were not there.
 - `api_bomb`: an API answer of 64 MB of JSON whitespace, gzip-encoded.
+- the compressed answers in several members of `picextract.fake.members` (`members:gzip`, `member_bomb`, ...).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import time
 import zlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
+
+from picextract.fake.members import is_member_fault, serve_members
 
 if TYPE_CHECKING:
     from picextract.fake.handler import Handler
@@ -48,7 +51,7 @@ BOMB_BYTES = 64 * 1024 * 1024
 
 def is_hostile(fault: str | None) -> bool:
     """True for the faults this module answers."""
-    return fault is not None and (fault in HOSTILE_FAULTS or fault.startswith("ratelimit:"))
+    return fault is not None and (fault in HOSTILE_FAULTS or fault.startswith("ratelimit:") or is_member_fault(fault))
 
 
 @functools.cache
@@ -142,6 +145,8 @@ def serve_hostile(handler: Handler, fault: str, path: str, query: dict[str, Any]
     """Answer one request with a hostile fault."""
     if fault.startswith("ratelimit:"):
         return _rate_limited(handler, fault.split(":", 1)[1])
+    if is_member_fault(fault):
+        return serve_members(handler, fault, path, query)
     if fault == "ignore_after":
         return _ignore_after(handler, path)
     if fault == "ignore_cursor":
