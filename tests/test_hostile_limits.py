@@ -19,7 +19,7 @@ import pytest
 
 from picextract.discord.transfer import CHUNK_BYTES, BodyError, _Decoder
 from picextract.fake.members import JUNK, as_members, compress
-from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
+from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, MessageFactory, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
 from tests.conftest import ROOT, program_env, saved_pictures
 
@@ -95,6 +95,65 @@ def run_watched(server: FakeDiscord, tmp_path: Path, name: str = "out", **settin
     return Watched(result, parts, int(peak_file.read_text()) / 1024, tmp_path / name)
 
 
+# --- part 1: every try of a picture keeps its limits -------------------------------------------------
+
+# What comes before the fault, for a picture reached on each path (the fault then answers every try).
+PATHS = {
+    "first.png": (),  # its own link answers the fault, then its proxy copy does
+    "retry.png": ("500",),  # a 5xx first: the retry meets the fault
+    "refresh.png": ("404",),  # its signed link expired: the fresh link meets the fault
+    "proxy.png": ("404",),  # its link is gone: the `proxy_url` copy meets the fault
+}
+
+
+def _victims(server: FakeDiscord, fault: str) -> tuple[MessageFactory, dict[str, int]]:
+    """One message per path, each picture's every try answered with `fault`; returns the announced sizes."""
+    factory = setup_server(server)
+    announced = {}
+    for number, (picture, before) in enumerate(PATHS.items()):
+        expires = {"expires_at": server.now() - 3600} if picture == "refresh.png" else {}
+        attachment = factory.attachment(picture, make_picture(number, size=(60, 60)), **expires)
+        announced[picture] = attachment["size"]
+        factory.message(HOUR_AGO + timedelta(seconds=number), "", [attachment])
+        server.fail_next(picture, *before, *[fault] * 8)
+    return factory, announced
+
+
+@pytest.mark.parametrize("fault", ["endless", "gzip_bomb", "member_bomb", "endless_members"])
+def test_every_try_of_a_picture_keeps_the_announced_size(server: FakeDiscord, tmp_path: Path, fault: str) -> None:
+    factory, announced = _victims(server, fault)
+    good = make_picture(9)
+    factory.message(HOUR_AGO + timedelta(minutes=1), "", [factory.attachment("good.png", good)])
+    run = run_watched(server, tmp_path)  # MAX_DOWNLOAD_BYTES stays 200 MB: the announced size must stop each try
+    assert run.result.returncode == 1, run.result.stderr
+    assert "Traceback" not in run.result.stderr
+    assert run.saved() == ["good.png"]
+    assert not list(run.folder.glob("*.part"))
+    reported = {picture: run.failure_line(picture) for picture in PATHS}
+    assert all(f"larger than the {announced[p]:,} bytes Discord announced" in line for p, line in reported.items()), reported
+    written = {picture: run.parts.largest_of(picture) for picture in PATHS}
+    assert all(written[picture] <= announced[picture] for picture in PATHS), (written, announced)
+    assert server.api_requests("/attachments/refresh-urls")  # the refresh path was taken
+
+
+def test_one_deadline_covers_every_try_of_a_picture(server: FakeDiscord, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    for number, (picture, before) in enumerate(PATHS.items()):
+        expires = {"expires_at": server.now() - 3600} if picture == "refresh.png" else {}
+        slow = factory.attachment(picture, make_picture(number, size=(120, 120)), **expires)  # 3 KB/s: many seconds a try
+        factory.message(HOUR_AGO + timedelta(seconds=number), "", [slow])
+        server.fail_next(picture, *before, *["drip"] * 8)
+    factory.message(HOUR_AGO + timedelta(minutes=1), "", [factory.attachment("good.png", make_picture(9))])
+    deadline = 2.0
+    run = run_watched(server, tmp_path, DOWNLOAD_DEADLINE=str(deadline))
+    assert run.result.returncode == 1 and "Traceback" not in run.result.stderr
+    assert run.saved() == ["good.png"]
+    assert all("too slow" in run.failure_line(picture) for picture in PATHS), run.result.stdout
+    for picture in PATHS:
+        tries = [record.at for record in server.cdn_requests() if record.path.endswith(picture)]
+        assert max(tries) - min(tries) < deadline, f"{picture}: a try began after the picture's deadline"
+
+
 # --- part 2: compressed bodies in several members, on the CDN and on the API ------------------------
 
 
@@ -132,6 +191,7 @@ def test_compressed_pictures_in_members_are_decoded_whole_and_damaged_ones_refus
         (("gzip_truncated",), "saved"),  # cut short once: the retry reads the page
         (("gzip_junk",) * 4, "damaged gzip body"),  # junk after the page on every try
         (("member_bomb",), "larger than 1,000,000 bytes (MAX_API_BYTES)"),
+        (("endless_members",), "larger than 1,000,000 bytes (MAX_API_BYTES)"),
     ],
 )
 def test_compressed_api_pages_in_members(server: FakeDiscord, tmp_path: Path, faults: tuple[str, ...], outcome: str) -> None:
@@ -148,6 +208,23 @@ def test_compressed_api_pages_in_members(server: FakeDiscord, tmp_path: Path, fa
     else:
         assert run.result.returncode != 0 and outcome in run.result.stderr, run.result.stderr
         assert not saved_pictures(run.folder)
+
+
+def test_memory_stays_bounded_under_bombs_in_members(server: FakeDiscord, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    for number in range(4):
+        factory.message(HOUR_AGO + timedelta(seconds=number), "", [factory.attachment(f"b{number}.png", make_picture(number))])
+    calm = run_watched(server, tmp_path, "calm").peak_mb
+    server.fail_next("attachments/", *["member_bomb"] * 16)  # 64 MB behind every picture, its retries and its proxy copy
+    bombed = run_watched(server, tmp_path, "bombed", MAX_DOWNLOAD_BYTES="10000000")
+    assert bombed.result.returncode == 1 and not saved_pictures(bombed.folder)
+    assert all(bombed.parts.largest_of(f"b{n}.png") <= len(make_picture(n)) for n in range(4))
+    server.fail_next("/messages", "member_bomb")  # 64 MB of JSON whitespace behind 64 KB
+    api = run_watched(server, tmp_path, "api")
+    assert api.result.returncode != 0 and "MAX_API_BYTES" in api.result.stderr
+    assert bombed.peak_mb - calm < 24 and api.peak_mb - calm < 24, (
+        f"{calm:.0f} MB calm, {bombed.peak_mb:.0f} and {api.peak_mb:.0f} MB bombed"
+    )
 
 
 # --- the decoder on its own: every way a body can be cut into reads ---------------------------------

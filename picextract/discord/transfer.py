@@ -7,6 +7,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -114,51 +115,93 @@ class _Decoder:
 
 @dataclass
 class BodyLimits:
-    """What one body may cost: decoded bytes, and seconds from now."""
+    """What a body may cost: decoded bytes, and a deadline. One picture's tries share one (its
+    retries, its fresh link, its proxy copy), so no try is looser than the first."""
 
     max_bytes: int
     deadline: float  # on `clock`
+    too_large: str  # the error for a body past `max_bytes`, naming the limit
     clock: Callable[[], float] = time.monotonic
     cancel: threading.Event | None = None
 
+    def check(self, decoded: int, received: int) -> None:
+        """BodyCancelled after Ctrl-C; BodyError past the deadline or the byte cap."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise BodyCancelled()
+        # The bytes on the wire are capped too: an endless run of empty gzip members decodes to nothing.
+        if decoded > self.max_bytes or received > 2 * self.max_bytes + CHUNK_BYTES:
+            raise BodyError(self.too_large)
+        if self.expired():
+            raise BodyError(f"too slow: not finished after {decoded:,} bytes when the time limit ran out")
 
-def iter_body(response: requests.Response, limits: BodyLimits, too_large: str) -> Iterator[bytes]:
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        return self.clock() > self.deadline
+
+    def seconds_left(self) -> float:
+        """Seconds until the deadline (at least a little, for a socket timeout)."""
+        return max(self.deadline - self.clock(), 0.001)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The time spent inside does not count: waits for rate limits and back-offs are ours, not the server's."""
+        started = self.clock()
+        try:
+            yield
+        finally:
+            self.deadline += self.clock() - started
+
+
+def iter_body(response: requests.Response, limits: BodyLimits) -> Iterator[bytes]:
     """The decoded body in pieces; BodyError past the byte cap or deadline, when shorter than
     Content-Length, or when its encoding is damaged."""
     decoder = _Decoder(response.headers.get("Content-Encoding", ""))
     declared = response.headers.get("Content-Length", "")
     received = decoded = 0
     while True:
-        if limits.cancel is not None and limits.cancel.is_set():
-            raise BodyCancelled()
-        if limits.clock() > limits.deadline:
-            raise BodyError(f"too slow: not finished after {decoded:,} bytes when the time limit ran out")
-        # read1 returns what has arrived, so the deadline and Ctrl-C are checked while a server drips.
-        try:
-            raw = response.raw.read1(CHUNK_BYTES, decode_content=False)
-        except urllib3.exceptions.ProtocolError:
-            if not declared.isdigit():
-                raise
-            raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True) from None
+        limits.check(decoded, received)
+        raw = _read_some(response, declared, received)
         if not raw:
             break
         received += len(raw)
         for piece in decoder.feed(raw):
             decoded += len(piece)
-            if decoded > limits.max_bytes:
-                raise BodyError(too_large)
+            limits.check(decoded, received)  # per piece too: one read of a bomb inflates to many pieces
             yield piece
     if declared.isdigit() and received < int(declared):
         raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True)
     decoder.finish()
 
 
-def read_body(response: requests.Response, limits: BodyLimits, too_large: str) -> bytes:
+def _read_some(response: requests.Response, declared: str, received: int) -> bytes:
+    """What has arrived of the raw body (b"" at its end), so the deadline and Ctrl-C are checked while a server drips."""
+    try:
+        return response.raw.read1(CHUNK_BYTES, decode_content=False)
+    except urllib3.exceptions.ProtocolError:
+        if not declared.isdigit():
+            raise
+        raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True) from None
+
+
+def read_body(response: requests.Response, limits: BodyLimits) -> bytes:
     """The whole decoded body, at most `limits.max_bytes` long."""
     body = bytearray()
-    for piece in iter_body(response, limits, too_large):
+    for piece in iter_body(response, limits):
         body += piece
     return bytes(body)
+
+
+def read_head(response: requests.Response, limits: BodyLimits, size: int) -> bytes:
+    """The first `size` decoded bytes of a body (fewer when it is shorter or breaks a limit), read within `limits`."""
+    head = bytearray()
+    try:
+        for piece in iter_body(response, limits):
+            head += piece
+            if len(head) >= size:
+                break
+    except (BodyError, requests.RequestException, urllib3.exceptions.HTTPError):
+        pass  # what arrived is all there is to look at
+    return bytes(head[:size])
 
 
 class DownloadError(Exception):
@@ -188,7 +231,7 @@ class Expect:
     external: bool
 
 
-def check_cdn_status(response: requests.Response, url: str) -> None:
+def check_cdn_status(response: requests.Response, url: str, limits: BodyLimits) -> None:
     """Nothing for a 200; otherwise the exception that status means."""
     status = response.status_code
     host = urlsplit(url).netloc
@@ -197,22 +240,17 @@ def check_cdn_status(response: requests.Response, url: str) -> None:
     if status >= 500 or status == 408:
         raise Transient(f"HTTP {status} from {host}", status)
     if status != 200:
-        expired = b"no longer available" in response.raw.read(200, decode_content=True)
+        expired = b"no longer available" in read_head(response, limits, 200)
         raise DownloadError(f"HTTP {status} from {host}", status, expired=expired)
 
 
 def stream_to_file(response: requests.Response, part_path: Path, expect: Expect, limits: BodyLimits) -> FetchResult:
     """Write the body into `part_path`, checking its first bytes, its size and its limits."""
     host = urlsplit(response.url).netloc
-    too_large = (
-        f"larger than the {expect.size:,} bytes Discord announced"
-        if expect.size is not None and expect.size < limits.max_bytes
-        else f"larger than {limits.max_bytes:,} bytes (MAX_DOWNLOAD_BYTES)"
-    )
     extension: str | None = None
     written = 0
     with _open_part(part_path) as part_file:
-        for piece in _head_first(iter_body(response, limits, too_large), MAGIC_BYTES):
+        for piece in _head_first(iter_body(response, limits), MAGIC_BYTES):
             if extension is None:
                 extension = extension_from_magic(piece[:MAGIC_BYTES], expect.allow_video)
                 if extension is None:
