@@ -259,6 +259,7 @@ def test_members_after_a_large_one_in_the_same_read_are_decoded() -> None:
         (compress(PLAIN, "gzip")[:30], "ends inside member 1"),
         (compress(PLAIN, "gzip")[:1], "ends inside member 1"),
     ],
+    ids=["junk", "second cut", "first cut", "one byte"],
 )
 def test_junk_and_cut_members_are_errors(body: bytes, error: str) -> None:
     for cut in range(len(body) + 1):

@@ -38,7 +38,7 @@ def is_member_fault(fault: str) -> bool:
 def compress(data: bytes, encoding: str) -> bytes:
     """`data` as one member of `encoding` (gzip, deflate = zlib, raw_deflate = deflate without a header)."""
     if encoding == "gzip":
-        return gzip.compress(data)
+        return gzip.compress(data, mtime=0)  # the same bytes on every run
     if encoding == "deflate":
         return zlib.compress(data)
     compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
