@@ -1,4 +1,4 @@
-"""DiscordDownloader: resolve channels, walk a channel and its threads, save their pictures.
+"""DiscordDownloader: walk a channel and its threads, save their pictures.
 
 The downloader is long-lived (client, folder, options); each `run()` gets a fresh
 `picextract.download.run.DownloadRun` that holds the run's window, counters and cancel event.
@@ -6,11 +6,9 @@ The downloader is long-lived (client, folder, options); each `run()` gets a fres
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, tzinfo
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from picextract.discord.channels import FORUM_TYPES, THREAD_PARENT_TYPES, ChannelInfo, ChannelResolver
 from picextract.discord.client import ChannelStopped, DiscordClient
@@ -22,9 +20,6 @@ from picextract.download.workers import in_background
 from picextract.pictures.filters import MessageFilter
 from picextract.pictures.refs import DEFAULT_KINDS
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate
-
-Chooser = Callable[[list[ChannelInfo]], ChannelInfo]
-T = TypeVar("T")
 
 
 class DiscordDownloader:
@@ -50,21 +45,6 @@ class DiscordDownloader:
         )
         self.reporter: Reporter = reporter or NullReporter()
         self.channels = ChannelResolver(client, self.reporter)
-
-    def resolve_channels(
-        self,
-        spec: str,
-        guild: str | None = None,
-        all_channels: bool = False,
-        choose: Chooser | None = None,
-        need_guild_names: bool = False,
-    ) -> list[ChannelInfo]:
-        """A comma-separated list of IDs and names, or every readable channel of a guild."""
-        return self.channels.resolve_channels(spec, guild, all_channels, choose, need_guild_names)
-
-    def resolve_channel(self, channel: str, guild: str | None = None, choose: Chooser | None = None) -> ChannelInfo:
-        """One channel by ID, or by name within its guild."""
-        return self.channels.resolve_channel(channel, guild, choose)
 
     def _walk(
         self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None, threads_since: datetime

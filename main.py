@@ -22,6 +22,7 @@ from picextract.cli.options import FlagValues, check_flags
 from picextract.cli.progress import ProgressReporter, format_header, format_summary
 from picextract.cli.prompts import Prompter
 from picextract.cli.questions import ChannelQuestion, ask_output, ask_token, check_token, refused_token_message
+from picextract.discord.channel_spec import parse_channel_list
 from picextract.discord.channels import ChannelInfo, ChannelResolver
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
@@ -69,12 +70,13 @@ def _channels(args: argparse.Namespace, resolver: ChannelResolver, prompter: Pro
     if args.all_channels:
         if channel:
             raise UsageError("give either --channel or --all-channels, not both")
-        channels = resolver.resolve_channels("", question.ask_guild(), all_channels=True)
-        if not channels:
-            raise UsageError(f"no channel of {question.guild!r} can be read")
-        return channels
+        return question.every_readable()
     if channel:
-        return question.resolve(channel, interactive=False)
+        try:
+            specs = parse_channel_list(channel)
+        except ValueError as problem:
+            raise UsageError(f"--channel: {problem}") from None
+        return question.resolve(specs)
     if not prompter.interactive:
         raise UsageError("missing value: pass --channel (no terminal to ask on)")
     return question.ask()

@@ -220,6 +220,25 @@ def test_all_channels_of_a_guild_skips_unreadable(server: FakeDiscord, tmp_path:
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["spx-realtime-aws"]
 
 
+def test_all_channels_skips_a_listed_channel_that_answers_404_like_one_that_answers_403(
+    server: FakeDiscord, tmp_path: Path
+) -> None:
+    """Deleted between the guild's listing and its probe: unreadable, the same rule as `--list` and the prompt."""
+    factory = setup_server(server)
+    factory.message(NOW - timedelta(hours=1), "", [factory.attachment("one.png", make_picture(1))])
+    server.add_channel("1100000000000000070", "staff-only", GUILD_ID, readable=False)
+    server.add_channel("1100000000000000072", "just-deleted", GUILD_ID)
+    server.fail_next("/channels/1100000000000000072", "404")
+    result = run_main(
+        ["--guild", GUILD_NAME, "--all-channels", "--output", "all", "--no-input"],
+        program_env(server, DISCORD_USER_TOKEN=USER_TOKEN),
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped #staff-only" in result.stderr and "skipped #just-deleted" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["spx-realtime-aws"]
+
+
 def test_dry_run_writes_nothing(server: FakeDiscord, tmp_path: Path) -> None:
     build_sample_channel(server, datetime.now(UTC), count=40)
     result = run_main(
