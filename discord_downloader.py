@@ -1,12 +1,12 @@
 """DiscordDownloader: walk a channel and its threads, save their pictures.
 
-The downloader is long-lived (client, folder, options); each `run()` gets a fresh
+The downloader is long-lived (client, folder, the invocation's `RunOptions`, taken as they are); each `run()` gets a fresh
 `picextract.download.run.DownloadRun` that holds the run's window, counters and cancel event.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -17,32 +17,17 @@ from picextract.download.options import RunOptions
 from picextract.download.results import NullReporter, Reporter, Summary
 from picextract.download.run import DownloadRun
 from picextract.download.workers import in_background
-from picextract.pictures.filters import MessageFilter
-from picextract.pictures.refs import DEFAULT_KINDS
-from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate
 
 
 class DiscordDownloader:
     """Saves the pictures of a channel's time window, with its threads, into a folder."""
 
     def __init__(
-        self,
-        client: DiscordClient,
-        output_dir: Path,
-        tz: tzinfo | None,
-        *,
-        workers: int = 8,
-        reporter: Reporter | None = None,
-        kinds: frozenset[str] = DEFAULT_KINDS,
-        threads: bool = True,
-        dry_run: bool = False,
-        message_filter: MessageFilter | None = None,
-        name_template: NameTemplate = DEFAULT_NAME_TEMPLATE,
+        self, client: DiscordClient, output_dir: Path, options: RunOptions | None = None, reporter: Reporter | None = None
     ) -> None:
         self.client = client
-        self.options = RunOptions(
-            output_dir, tz, max(1, workers), kinds, threads, dry_run, message_filter or MessageFilter(), name_template
-        )
+        self.output_dir = output_dir
+        self.options = options or RunOptions()
         self.reporter: Reporter = reporter or NullReporter()
         self.channels = ChannelResolver(client, self.reporter)
 
@@ -81,7 +66,7 @@ class DiscordDownloader:
         self, channel: ChannelInfo, since: datetime, until: datetime | None = None, threads_since: datetime | None = None
     ) -> Summary:
         """Save the pictures of [since, until) in the channel and its threads (active since `threads_since`); callable again."""
-        run = DownloadRun(self.client, self.options, self.reporter)
+        run = DownloadRun(self.client, self.output_dir, self.options, self.reporter)
         try:
             self._walk(run, channel, since, until, max(since, threads_since or since))
         except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from picextract.discord.channel_spec import ChannelSpec, parse_channel_spec
 from picextract.discord.channels import AmbiguousChannelError, ChannelInfo, ChannelResolver, Chooser
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import NotFoundError
+from picextract.download.options import RunOptions
 from picextract.download.results import NullReporter, Summary
 from picextract.fake.sample import (
     CHANNEL_ID,
@@ -36,7 +37,7 @@ CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
 def _run(settings: Settings, out: Path, since: datetime, until: datetime | None = None, workers: int = 4) -> Summary:
     client = DiscordClient(USER_TOKEN, settings)
     try:
-        return DiscordDownloader(client, out, UTC, workers=workers).run(CHANNEL, since, until)
+        return DiscordDownloader(client, out, RunOptions(UTC, workers=workers)).run(CHANNEL, since, until)
     finally:
         client.close()
 
@@ -230,7 +231,7 @@ def test_one_downloader_runs_any_number_of_times(server: FakeDiscord, settings: 
     first_posted = datetime.now(UTC) - timedelta(hours=2)
     factory.message(first_posted, "", [factory.attachment("first.png", make_picture(1))])
     client = DiscordClient(USER_TOKEN, settings)
-    downloader = DiscordDownloader(client, tmp_path, UTC, workers=2)
+    downloader = DiscordDownloader(client, tmp_path, RunOptions(UTC, workers=2))
     try:
         first = downloader.run(CHANNEL, first_posted - timedelta(minutes=1))
         factory.message(first_posted + timedelta(hours=1), "", [factory.attachment("second.png", make_picture(2))])

@@ -13,6 +13,7 @@ from config import Settings
 from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.options import RunOptions
 from picextract.download.results import Summary
 from picextract.fake.sample import (
     BOT_TOKEN,
@@ -50,7 +51,7 @@ def _run(
 ) -> Summary:
     client = DiscordClient(token if token == USER_TOKEN else f"Bot {token}", settings)
     try:
-        return DiscordDownloader(client, out, UTC, **options).run(channel, since)  # type: ignore[arg-type]
+        return DiscordDownloader(client, out, RunOptions(UTC, **options)).run(channel, since)  # type: ignore[arg-type]
     finally:
         client.close()
 
