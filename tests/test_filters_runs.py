@@ -13,6 +13,7 @@ from config import Settings
 from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.options import RunOptions
 from picextract.download.results import Summary
 from picextract.fake.sample import (
     CHANNEL_ID,
@@ -84,7 +85,9 @@ def _channel(server: FakeDiscord) -> Channel:
 def _run(settings: Settings, out: Path, since: datetime, message_filter: MessageFilter | None = None) -> Summary:
     client = DiscordClient(USER_TOKEN, settings)
     try:
-        return DiscordDownloader(client, out, UTC, workers=3, message_filter=message_filter).run(CHANNEL, since)
+        return DiscordDownloader(client, out, RunOptions(UTC, workers=3, message_filter=message_filter or MessageFilter())).run(
+            CHANNEL, since
+        )
     finally:
         client.close()
 

@@ -10,9 +10,9 @@ import pytest
 
 from config import ConfigError, find_env_file, source_of
 from picextract.cli.answers import parse_output_path, token_candidates
-from picextract.cli.channel_spec import ChannelSpec, guild_of, parse_channel_list, parse_channel_spec
 from picextract.cli.listing import format_reachable
 from picextract.cli.progress import format_header, format_summary
+from picextract.discord.channel_spec import ChannelSpec, guild_of, parse_channel_list, parse_channel_spec
 from picextract.discord.channels import ChannelInfo, Reachable
 from picextract.download.results import SaveResult, Summary
 from picextract.pictures.filenames import MAX_PATH_CHARS, build_filename, max_name_chars, path_chars, with_suffix
@@ -60,7 +60,7 @@ def test_channel_specs_that_are_not(text: str, message: str) -> None:
 
 def test_a_list_of_channels_and_the_server_its_links_name() -> None:
     specs = parse_channel_list(f"#charts, https://discord.com/channels/{G}/{C}, <#{M}>")
-    assert [spec.text for spec in specs] == ["charts", C, M]
+    assert specs == [ChannelSpec(name="charts"), ChannelSpec(channel_id=C, guild_id=G), ChannelSpec(channel_id=M)]
     assert guild_of(specs) == G
     assert guild_of(parse_channel_list("a,b")) is None
 

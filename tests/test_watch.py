@@ -16,6 +16,7 @@ from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError, DiscordError, NotFoundError, RequestRejectedError
+from picextract.download.options import RunOptions
 from picextract.fake.control import serve_again, stop_serving
 from picextract.fake.demo_feed import post_chart
 from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, CHANNEL_NAME, GUILD_ID, USER_TOKEN, make_picture, setup_server
@@ -103,7 +104,7 @@ def make_watch(
     client = DiscordClient(token, settings)
     notes: list[str] = []
     reporter = WatchReporter(notes.append)
-    downloader = DiscordDownloader(client, folder, UTC, reporter=reporter, threads=threads)
+    downloader = DiscordDownloader(client, folder, RunOptions(UTC, threads=threads), reporter)
     channel = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)
     holder: list[Watch] = []
 

@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from picextract.discord.channels import ChannelInfo
@@ -48,13 +49,14 @@ def resume_point(coverages: list[tuple[int, int] | None], after: int) -> tuple[i
 class DownloadRun:
     """The pictures of one window: plans names, hands downloads to workers, records results."""
 
-    def __init__(self, client: DiscordClient, options: RunOptions, reporter: Reporter) -> None:
+    def __init__(self, client: DiscordClient, output_dir: Path, options: RunOptions, reporter: Reporter) -> None:
         self.client = client
+        self.output_dir = output_dir
         self.options = options
         self.reporter = reporter
         self.summary = Summary()
         self.cancel = threading.Event()
-        self.saver = PictureSaver(client, options.output_dir, self.cancel, self.extract)
+        self.saver = PictureSaver(client, output_dir, self.cancel, self.extract)
         self.started = time.monotonic()
         self.api_calls_at_start = client.api_calls
         self.intent = IntentCheck(client.is_bot)
@@ -63,22 +65,20 @@ class DownloadRun:
         self.reserved: dict[str, str] = {}
         self.handled: set[str] = set()  # identities seen this run: a retried failure is not paged twice
         self.pending: set[Future[Fetched | SaveResult]] = set()
-        self.lock = FolderLock(options.output_dir)
+        self.lock = FolderLock(output_dir)
         if not options.dry_run:
             try:
-                options.output_dir.mkdir(parents=True, exist_ok=True)
+                output_dir.mkdir(parents=True, exist_ok=True)
             except OSError as problem:
-                raise StorageError(
-                    f"cannot make the folder {options.output_dir.absolute()}: {problem.strerror or problem}"
-                ) from None
+                raise StorageError(f"cannot make the folder {output_dir.absolute()}: {problem.strerror or problem}") from None
             # Taken before anything is touched: a second run must not remove the first one's `.part` files.
             self.lock.acquire()
         try:
             if not options.dry_run:
                 self.saver.remove_stale_parts()
-            self.state = StateStore(options.output_dir, read_only=options.dry_run)
+            self.state = StateStore(output_dir, read_only=options.dry_run)
             self.index: IndexWriter | NoIndex = (
-                NoIndex() if options.dry_run else IndexWriter(options.output_dir, self.state.rebuild_index(options.output_dir))
+                NoIndex() if options.dry_run else IndexWriter(output_dir, self.state.rebuild_index(output_dir))
             )
             self.gate = FilterGate(options.message_filter, self.state.authors())
         except BaseException:
@@ -86,7 +86,7 @@ class DownloadRun:
             raise
         self.summary.filters_on = options.message_filter.active
         self.workers = DaemonPool(options.workers, "download")
-        self.name_chars = max_name_chars(path_chars(str(options.output_dir.absolute())))  # full path under 250 characters
+        self.name_chars = max_name_chars(path_chars(str(output_dir.absolute())))  # full path under 250 characters
 
     def extract(self, message: dict[str, Any]) -> list[PictureRef]:
         """The pictures of a message, of the kinds this run saves."""
@@ -123,7 +123,7 @@ class DownloadRun:
 
     def _recognise(self, ref: PictureRef, name: str) -> SaveResult | None:
         """A file already there under `name`: ours when its size fits (a folder saved before the state file)."""
-        path = self.options.output_dir / name
+        path = self.output_dir / name
         if not path.is_file():
             return None
         size = path.stat().st_size
@@ -155,7 +155,7 @@ class DownloadRun:
             return SaveResult(ref, "", "given_up")
         recorded = self.state.lookup(ref.identity)
         if recorded is not None:
-            path = self.options.output_dir / recorded.filename
+            path = self.output_dir / recorded.filename
             if path.is_file() and path.stat().st_size == recorded.size_bytes:
                 return SaveResult(ref, recorded.filename, "skipped", recorded.size_bytes)
             self.reserved[recorded.filename.casefold()] = ref.identity
@@ -169,7 +169,7 @@ class DownloadRun:
                 return name
             if owner is not None:
                 continue
-            if (self.options.output_dir / name).exists():
+            if (self.output_dir / name).exists():
                 recognised = self._recognise(ref, name)
                 if recognised is not None:
                     return recognised
@@ -207,7 +207,7 @@ class DownloadRun:
         """Width and height as Discord sent them, else read from the saved file ("" when unknown)."""
         if ref.width and ref.height:
             return ref.width, ref.height
-        return picture_dimensions(self.options.output_dir / filename) or ("", "")
+        return picture_dimensions(self.output_dir / filename) or ("", "")
 
     def index_row(self, ref: PictureRef, filename: str) -> list[object]:
         """One saved picture's row of index.csv."""
@@ -389,7 +389,7 @@ class DownloadRun:
                 self.saver.remove_stale_parts()
             self.index.close()
             if self.index.appended:  # the start already wrote the index in posting order; only new rows need sorting in
-                self.state.rebuild_index(self.options.output_dir)
+                self.state.rebuild_index(self.output_dir)
             self.state.close()
         finally:
             self.lock.release()
