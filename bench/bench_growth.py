@@ -266,6 +266,7 @@ class SizeResult:
     """Everything measured on one size of channel."""
 
     pictures: int
+    load_average: float = 0.0  # of the last minute when this size began: the machine's other work slows every figure
     first_seconds: float = 0.0
     first_peak_mb: int = 0
     quiet_seconds: float = 0.0
@@ -318,7 +319,7 @@ def reruns(result: SizeResult, folder: Path, env: dict[str, str], channel: Chann
 
 def measure(pictures: int, scratch: Path, args: argparse.Namespace) -> SizeResult:
     """All measures on a fresh server and folder holding `pictures` pictures."""
-    result = SizeResult(pictures)
+    result = SizeResult(pictures, os.getloadavg()[0])
     folder = scratch / f"channel-{pictures}"
     with FakeDiscord() as server:
         started = time.perf_counter()
@@ -489,7 +490,10 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     print()
     for result in results:
-        print(f"- written by the rerun with nothing new at {result.pictures:,}: {describe_written(result.quiet_written)}")
+        print(
+            f"- {result.pictures:,}: load average {result.load_average:.1f} at the start; the rerun with nothing new wrote "
+            f"{describe_written(result.quiet_written)}"
+        )
     print_goals(results, args.interval)
 
 
