@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO
@@ -37,6 +37,15 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.growth_report import (  # noqa: E402
+    NEW_PICTURES,
+    SizeResult,
+    WatchResult,
+    print_goals,
+    print_row,
+    print_table_header,
+    print_written,
+)
 from bench.harness import timed, tool_env  # noqa: E402
 from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, MessageFactory, make_picture, setup_server, stamp  # noqa: E402
 from picextract.fake.server import FakeDiscord  # noqa: E402
@@ -46,11 +55,9 @@ from picextract.store.state import STATE_FILE_NAME  # noqa: E402
 
 SIZES = (200, 1000, 10_000, 100_000)
 QUICK_SIZES = (200, 1000, 10_000)
-BASELINE, GROWN, LARGEST = 200, 10_000, 100_000  # the goals: 10,000 against 200, and 100,000 on its own
 YEAR = timedelta(days=365)
 DISTINCT_PICTURES = 64
 PICTURE_SIZE = (32, 24)  # pixels: small pictures keep a 100,000-picture folder to a few hundred MB
-NEW_PICTURES = 20
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif")
 FileKey = tuple[int, int, int, int]  # size, mtime, ctime (a utime or rename changes it), inode (os.replace changes it)
 
@@ -92,6 +99,28 @@ def build_channel(server: FakeDiscord, pictures: int) -> Channel:
     return channel
 
 
+@dataclass(frozen=True)
+class Archive:
+    """The folder given as --output, and the channel's folder in it (the same folder for one channel, today)."""
+
+    output: Path
+    channel: Path
+
+    @classmethod
+    def found_in(cls, output: Path) -> Archive:
+        """After the first run: the channel's folder is the output folder or the one folder in it that holds index.csv."""
+        with os.scandir(output) as entries:
+            folders = [Path(entry.path) for entry in entries if entry.is_dir() and not entry.name.startswith(".")]
+        for folder in [output, *folders]:
+            if (folder / INDEX_FILE_NAME).is_file():
+                return cls(output, folder)
+        raise SystemExit(f"the first run wrote no {INDEX_FILE_NAME} in {output} or a folder in it")
+
+    def saved_pictures(self) -> int:
+        hidden_or_index = (INDEX_FILE_NAME, GALLERY_FILE_NAME)
+        return sum(1 for name in os.listdir(self.channel) if not name.startswith(".") and name not in hidden_or_index)
+
+
 def snapshot(folder: Path) -> dict[str, FileKey]:
     """Every file under `folder` (relative path) with what changes when it is written."""
     found: dict[str, FileKey] = {}
@@ -112,24 +141,6 @@ def written_files(before: dict[str, FileKey], after: dict[str, FileKey]) -> dict
     return {
         path: key[0] for path, key in after.items() if before.get(path) != key and not Path(path).name.startswith(STATE_FILE_NAME)
     }
-
-
-def describe_written(files: dict[str, int]) -> str:
-    """`index.csv 1.2 MB, .gallery/thumbs/ (3 files, 4 KB)`: what a run wrote, a folder of many files as one entry."""
-    by_folder: dict[str, list[str]] = {}
-    for path in files:
-        by_folder.setdefault(os.path.dirname(path), []).append(path)
-    parts = []
-    for folder, paths in sorted(by_folder.items()):
-        if len(paths) > 3:
-            parts.append(f"{folder or '.'}/ ({len(paths)} files, {format_bytes(sum(files[path] for path in paths))})")
-        else:
-            parts.extend(f"{path} {format_bytes(files[path])}" for path in sorted(paths))
-    return ", ".join(parts) or "nothing"
-
-
-def format_bytes(count: int) -> str:
-    return f"{count / 1e6:.2f} MB" if count >= 100_000 else f"{count / 1e3:.1f} KB"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -180,16 +191,6 @@ class GallerySearch:
         return False
 
 
-@dataclass(frozen=True)
-class WatchResult:
-    """A `--watch` measured: one quiet poll, and a picture posted while it ran (None: not within the timeout)."""
-
-    poll_cpu_seconds: float
-    requests_per_poll: float
-    saved_after: float | None
-    in_gallery_after: float | None
-
-
 def page_requests(server: FakeDiscord) -> list[float]:
     """When the channel's messages were asked for: a quiet poll asks once (a poll that finds something, more often)."""
     return [request.at for request in server.api_requests(f"/channels/{CHANNEL_ID}/messages")]
@@ -230,18 +231,16 @@ def live_picture(
     return saved - posted, None if shown is None else shown - posted
 
 
-def measure_watch(
-    command: list[str], env: dict[str, str], channel: Channel, folder: Path, args: argparse.Namespace
-) -> WatchResult:
+def measure_watch(archive: Archive, env: dict[str, str], channel: Channel, args: argparse.Namespace) -> WatchResult:
     """`--watch INTERVAL` on the grown folder: quiet polls, then a picture posted during the watch."""
     server = channel.factory.server
     server.state.requests.clear()
-    watch = [*command, "--watch", f"{args.interval:g}"]
+    watch = [*tool_command(archive.output), "--watch", f"{args.interval:g}"]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(watch, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
         try:
             cpu, requests = quiet_polls(server, process, args)
-            saved, shown = live_picture(channel, folder, process, args.timeout)
+            saved, shown = live_picture(channel, archive.channel, process, args.timeout)
         finally:
             stop(process, errors)
     return WatchResult(cpu, requests, saved, shown)
@@ -261,24 +260,6 @@ def stop(process: subprocess.Popen[bytes], errors: IO[bytes]) -> None:
         log(f"the watch ended with status {status}: {errors.read().decode(errors='replace')[-1000:]}")
 
 
-@dataclass
-class SizeResult:
-    """Everything measured on one size of channel."""
-
-    pictures: int
-    load_average: float = 0.0  # of the last minute when this size began: the machine's other work slows every figure
-    first_seconds: float = 0.0
-    first_peak_mb: int = 0
-    quiet_seconds: float = 0.0
-    quiet_written: dict[str, int] = field(default_factory=dict)
-    new_seconds: float = 0.0
-    watch: WatchResult | None = None
-
-    @property
-    def quiet_bytes(self) -> int:
-        return sum(self.quiet_written.values())
-
-
 def tool_command(folder: Path) -> list[str]:
     """main.py over the whole year into `folder`, never prompting (a bot token from the environment)."""
     return [
@@ -294,24 +275,20 @@ def tool_command(folder: Path) -> list[str]:
     ]
 
 
-def saved_pictures(folder: Path) -> int:
-    return sum(1 for name in os.listdir(folder) if not name.startswith(".") and name not in (INDEX_FILE_NAME, GALLERY_FILE_NAME))
-
-
-def reruns(result: SizeResult, folder: Path, env: dict[str, str], channel: Channel, runs: int) -> None:
+def reruns(result: SizeResult, archive: Archive, env: dict[str, str], channel: Channel, runs: int) -> None:
     """Reruns with nothing new (the first one's written files kept), then reruns each after 20 new pictures."""
-    command = tool_command(folder)
+    command = tool_command(archive.output)
     quiet = []
     for run in range(runs):
-        before = snapshot(folder)
+        before = snapshot(archive.output)
         quiet.append(timed(command, env).seconds)
         if run == 0:
-            result.quiet_written = written_files(before, snapshot(folder))
+            result.quiet_written = written_files(before, snapshot(archive.output))
     with_new = []
     for _ in range(runs):
         names = channel.post_now(NEW_PICTURES, "new")
         with_new.append(timed(command, env).seconds)
-        missing = [name for name in names if not (folder / name).exists()]
+        missing = [name for name in names if not (archive.channel / name).exists()]
         if missing:
             raise SystemExit(f"the rerun did not save {len(missing)} of the {NEW_PICTURES} new pictures, e.g. {missing[0]}")
     result.quiet_seconds, result.new_seconds = statistics.median(quiet), statistics.median(with_new)
@@ -320,26 +297,23 @@ def reruns(result: SizeResult, folder: Path, env: dict[str, str], channel: Chann
 def measure(pictures: int, scratch: Path, args: argparse.Namespace) -> SizeResult:
     """All measures on a fresh server and folder holding `pictures` pictures."""
     result = SizeResult(pictures, os.getloadavg()[0])
-    folder = scratch / f"channel-{pictures}"
+    output = scratch / f"channel-{pictures}"
     with FakeDiscord() as server:
         started = time.perf_counter()
         channel = build_channel(server, pictures)
         log(f"{pictures:,} pictures: channel built in {time.perf_counter() - started:.1f} s; first run ...")
-        command, env = tool_command(folder), tool_env(server.api_base, BOT_TOKEN)
-        first = timed(command, env)
+        env = tool_env(server.api_base, BOT_TOKEN)
+        first = timed(tool_command(output), env)
         result.first_seconds, result.first_peak_mb = first.seconds, first.peak_mb
-        if saved_pictures(folder) != pictures:
-            raise SystemExit(f"the first run saved {saved_pictures(folder)} of {pictures} pictures")
+        archive = Archive.found_in(output)
+        if archive.saved_pictures() != pictures:
+            raise SystemExit(f"the first run saved {archive.saved_pictures()} of {pictures} pictures")
         log(f"  first run {first.seconds:.1f} s; reruns ...")
-        reruns(result, folder, env, channel, args.runs)
+        reruns(result, archive, env, channel, args.runs)
         log(f"  reruns {result.quiet_seconds:.2f} s and {result.new_seconds:.2f} s; --watch {args.interval:g} ...")
-        result.watch = measure_watch(command, env, channel, folder, args)
-    shutil.rmtree(folder, ignore_errors=True)
+        result.watch = measure_watch(archive, env, channel, args)
+    shutil.rmtree(output, ignore_errors=True)
     return result
-
-
-def after(seconds: float | None, timeout: float) -> str:
-    return f"never (timeout {timeout:g} s)" if seconds is None else f"{seconds:.1f} s"
 
 
 def print_header(args: argparse.Namespace) -> None:
@@ -350,104 +324,7 @@ def print_header(args: argparse.Namespace) -> None:
         f"`--watch {args.interval:g}`; a picture posted during that watch is looked for {args.timeout:g} s."
     )
     print()
-    print(
-        f"| pictures | first run | peak MB | rerun, nothing new | written by it | rerun, {NEW_PICTURES} new "
-        f"| quiet `--watch {args.interval:g}` poll: CPU | API requests / poll | posted during the watch: saved / in the gallery |"
-    )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-
-
-def print_row(result: SizeResult, timeout: float) -> None:
-    watch = result.watch
-    assert watch is not None
-    print(
-        f"| {result.pictures:,} | {result.first_seconds:.1f} s ({1000 * result.first_seconds / result.pictures:.2f} ms/picture) "
-        f"| {result.first_peak_mb} | {result.quiet_seconds:.2f} s | {format_bytes(result.quiet_bytes)} | {result.new_seconds:.2f} s "
-        f"| {1000 * watch.poll_cpu_seconds:.0f} ms | {watch.requests_per_poll:.1f} "
-        f"| {after(watch.saved_after, timeout)} / {after(watch.in_gallery_after, timeout)} |",
-        flush=True,
-    )
-
-
-@dataclass(frozen=True)
-class Goal:
-    """One of issue 19's goals, what was measured for it, and whether it is met."""
-
-    text: str
-    measured: str
-    met: bool
-
-
-def within_goal(what: str, base: float, grown: float) -> Goal:
-    """`grown` (at 10,000) within 1.5x (+0.5 s) of `base` (at 200)."""
-    bound = 1.5 * base + 0.5
-    return Goal(
-        f"{what} at {GROWN:,} within 1.5x (+0.5 s) of {BASELINE}",
-        f"{grown:.2f} s against {base:.2f} s: {grown / base:.1f}x (bound {bound:.2f} s)",
-        grown <= bound,
-    )
-
-
-def growth_goals(base: SizeResult, grown: SizeResult) -> list[Goal]:
-    return [
-        within_goal("rerun with nothing new", base.quiet_seconds, grown.quiet_seconds),
-        Goal(
-            f"that rerun at {GROWN:,} writes under 1 MB outside the state file",
-            format_bytes(grown.quiet_bytes),
-            grown.quiet_bytes < 1_000_000,
-        ),
-        within_goal(f"rerun with {NEW_PICTURES} new", base.new_seconds, grown.new_seconds),
-    ]
-
-
-def largest_goals(largest: SizeResult, grown: SizeResult | None) -> list[Goal]:
-    assert largest.watch is not None
-    cpu_ms = 1000 * largest.watch.poll_cpu_seconds
-    goals = [
-        Goal(f"rerun with nothing new at {LARGEST:,} under 2 s", f"{largest.quiet_seconds:.2f} s", largest.quiet_seconds < 2),
-        Goal(f"quiet watch poll at {LARGEST:,} under 50 ms of CPU", f"{cpu_ms:.0f} ms", cpu_ms < 50),
-        Goal(f"first run at {LARGEST:,}: peak memory under 300 MB", f"{largest.first_peak_mb} MB", largest.first_peak_mb < 300),
-    ]
-    if grown is not None:
-        ratio = (largest.first_seconds / LARGEST) / (grown.first_seconds / GROWN)
-        goals.append(
-            Goal(
-                f"first run linear: time per picture at {LARGEST:,} within 1.25x of that at {GROWN:,}",
-                f"{ratio:.2f}x",
-                ratio <= 1.25,
-            )
-        )
-    return goals
-
-
-def watch_goal(results: list[SizeResult], interval: float) -> Goal:
-    """A picture posted during the watch is in the gallery within one interval of being saved, at every size."""
-    lags = []
-    for result in results:
-        assert result.watch is not None
-        saved, shown = result.watch.saved_after, result.watch.in_gallery_after
-        lags.append(None if saved is None or shown is None else shown - saved)
-    measured = ", ".join(f"{r.pictures:,}: " + ("never" if lag is None else f"{lag:.1f} s") for r, lag in zip(results, lags))
-    return Goal(
-        f"a picture posted during `--watch {interval:g}` is in the gallery within {interval:g} s of being saved",
-        measured,
-        all(lag is not None and lag <= interval for lag in lags),
-    )
-
-
-def print_goals(results: list[SizeResult], interval: float) -> None:
-    by_size = {result.pictures: result for result in results}
-    goals = []
-    if BASELINE in by_size and GROWN in by_size:
-        goals.extend(growth_goals(by_size[BASELINE], by_size[GROWN]))
-    if LARGEST in by_size:
-        goals.extend(largest_goals(by_size[LARGEST], by_size.get(GROWN)))
-    goals.append(watch_goal(results, interval))
-    print()
-    print("| goal (issue 19) | measured | met |")
-    print("| --- | --- | --- |")
-    for goal in goals:
-        print(f"| {goal.text} | {goal.measured} | {'yes' if goal.met else '**no**'} |")
+    print_table_header(args.interval)
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -488,12 +365,7 @@ def main() -> None:
             print_row(results[-1], args.timeout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print()
-    for result in results:
-        print(
-            f"- {result.pictures:,}: load average {result.load_average:.1f} at the start; the rerun with nothing new wrote "
-            f"{describe_written(result.quiet_written)}"
-        )
+    print_written(results)
     print_goals(results, args.interval)
 
 
