@@ -117,8 +117,8 @@ class Archive:
         raise SystemExit(f"the first run wrote no {INDEX_FILE_NAME} in {output} or a folder in it")
 
     def saved_pictures(self) -> int:
-        hidden_or_index = (INDEX_FILE_NAME, GALLERY_FILE_NAME)
-        return sum(1 for name in os.listdir(self.channel) if not name.startswith(".") and name not in hidden_or_index)
+        not_pictures = (INDEX_FILE_NAME, GALLERY_FILE_NAME)
+        return sum(1 for name in os.listdir(self.channel) if not name.startswith(".") and name not in not_pictures)
 
 
 def snapshot(folder: Path) -> dict[str, FileKey]:
