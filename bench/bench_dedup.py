@@ -19,17 +19,19 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 CACHE = ROOT / "bench" / ".cache"
+
+from bench.harness import timed  # noqa: E402
+
+DEDUP_OK = (0, 1)  # 1: some files could not be read, which the dedup reports and goes on
 
 
 def draw_chart(rng: random.Random, size: tuple[int, int]) -> Image.Image:
@@ -133,20 +135,6 @@ def generate_huge(folder: Path) -> None:
     partial.rename(folder)
 
 
-def timed(command: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MB and stdout of one child process."""
-    peak_file = Path(tempfile.mkstemp(prefix="peak-")[1])
-    command = [command[0], str(ROOT / "tests" / "peak_rss.py"), str(peak_file), *command[1:]]
-    started = time.perf_counter()
-    process = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    elapsed = time.perf_counter() - started
-    peak_mb = int(peak_file.read_text() or 0) // 1024
-    peak_file.unlink()
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{command[3]} failed with status {process.returncode}: {process.stderr[-2000:]}")
-    return elapsed, peak_mb, process.stdout
-
-
 def tool_command(source: Path, scratch: Path, cache: Path) -> list[str]:
     """deduplicate_images.py in dry-run mode with a JSON report (the kept files) and the given cache."""
     return [sys.executable, str(ROOT / "deduplicate_images.py"), "--source", str(source), "--output", str(scratch / "out")] + [
@@ -173,21 +161,14 @@ def first_and_rerun(source: Path, runs: int) -> dict[str, float]:
         scratch.mkdir(parents=True)
         cache = scratch / "hashes.sqlite3"
         if number == 0 or runs > 1:
-            elapsed, _, _ = timed(
-                [
-                    sys.executable,
-                    str(ROOT / "bench" / "reference_dedup.py"),
-                    "--source",
-                    str(source),
-                    "--output",
-                    str(scratch / "ref"),
-                ]
-                + ["--dry-run", "--kept-list", str(scratch / "kept.txt")]
+            reference = [sys.executable, str(ROOT / "bench" / "reference_dedup.py"), "--source", str(source)]
+            run = timed(
+                [*reference, "--output", str(scratch / "ref"), "--dry-run", "--kept-list", str(scratch / "kept.txt")],
+                ok_codes=DEDUP_OK,
             )
-            times["reference"].append(elapsed)
+            times["reference"].append(run.seconds)
         for which in ("first", "rerun"):
-            elapsed, _, _ = timed(tool_command(source, scratch, cache))
-            times[which].append(elapsed)
+            times[which].append(timed(tool_command(source, scratch, cache), ok_codes=DEDUP_OK).seconds)
             if tool_kept(scratch) != (scratch / "kept.txt").read_text().split():
                 raise SystemExit(f"{which}: the tool and the reference keep different files")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -201,13 +182,14 @@ def huge_memory(folder: Path) -> dict[str, tuple[int, float]]:
     for label, extra in (("rule", []), ("all hashed", ["--max-distance", "1"])):
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
-        elapsed, peak_mb, _ = timed(tool_command(folder, scratch, scratch / "hashes.sqlite3") + extra)
-        peaks[label] = (peak_mb, elapsed)
-    elapsed, peak_mb, _ = timed(
+        run = timed(tool_command(folder, scratch, scratch / "hashes.sqlite3") + extra, ok_codes=DEDUP_OK)
+        peaks[label] = (run.peak_mb, run.seconds)
+    run = timed(
         [sys.executable, str(ROOT / "bench" / "reference_dedup.py"), "--source", str(folder), "--output", str(scratch / "ref")]
-        + ["--dry-run", "--kept-list", str(scratch / "kept.txt")]
+        + ["--dry-run", "--kept-list", str(scratch / "kept.txt")],
+        ok_codes=DEDUP_OK,
     )
-    peaks["reference"] = (peak_mb, elapsed)
+    peaks["reference"] = (run.peak_mb, run.seconds)
     shutil.rmtree(scratch, ignore_errors=True)
     return peaks
 

@@ -20,10 +20,8 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import timed, tool_env  # noqa: E402
 from config import Settings  # noqa: E402
 from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, setup_server  # noqa: E402
 from picextract.fake.server import FakeDiscord  # noqa: E402
@@ -63,22 +62,6 @@ def build_channel(server: FakeDiscord, messages: int, pictures: int, seed: int =
             attachments.append(factory.attachment(f"chart_{number}.png", data))
         factory.message(when, f"signal update {number}", attachments)
     return total
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak memory (MB, measured by the child itself) of one child process."""
-    peak_file = Path(tempfile.mkstemp(prefix="peak-")[1])
-    command = [command[0], str(ROOT / "tests" / "peak_rss.py"), str(peak_file), *command[1:]]
-    started = time.perf_counter()
-    process = subprocess.run(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-    )
-    elapsed = time.perf_counter() - started
-    peak_mb = int(peak_file.read_text() or 0) // 1024
-    peak_file.unlink()
-    if process.returncode != 0:
-        raise SystemExit(f"{command[3]} failed: {process.stderr.decode()[-500:]}")
-    return elapsed, peak_mb
 
 
 def served_page_bytes(server: FakeDiscord) -> int:
@@ -130,9 +113,7 @@ def main() -> None:
         latency_seconds=args.latency, bytes_per_second=args.bandwidth, bucket_limit=50, bucket_window_seconds=1.0
     ).start()
     total_bytes = build_channel(server, args.messages, args.pictures)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_") and key != "RATE_LIMIT_DELAY"}
-    # A bot token: the rate-limit headers alone set the pace (RATE_LIMIT_DELAY is for user tokens).
-    env.update(DISCORD_API_BASE=server.api_base, DISCORD_BOT_TOKEN=BOT_TOKEN, PYTHONPATH=str(ROOT))
+    env = tool_env(server.api_base, BOT_TOKEN)
     scratch = Path(tempfile.mkdtemp(prefix="bench-download-"))
     # --no-gallery: the offline gallery's thumbnails are not part of downloading (the sequential client makes none).
     tool = [sys.executable, str(ROOT / "main.py"), "--channel", CHANNEL_ID, "--days", "14", "--no-input", "--no-gallery"]
@@ -152,12 +133,12 @@ def main() -> None:
             for which, command in commands.items():
                 out = scratch / which.replace(":", "-")
                 shutil.rmtree(out, ignore_errors=True)
-                elapsed, peak_mb = timed([*command, "--output", str(out)], env)
+                run = timed([*command, "--output", str(out)], env)
                 saved = [name for name in os.listdir(out) if not name.startswith(".") and name != "index.csv"]
                 if len(saved) != args.pictures:
                     raise SystemExit(f"{which} saved {len(saved)} of {args.pictures} pictures")
-                times[which].append(elapsed)
-                memory[which].append(peak_mb)
+                times[which].append(run.seconds)
+                memory[which].append(run.peak_mb)
         page_bytes = served_page_bytes(server)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

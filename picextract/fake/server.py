@@ -193,7 +193,8 @@ class FakeDiscord:
     def add_message(self, message: dict[str, Any]) -> None:
         channel_messages = self.state.messages[message["channel_id"]]
         channel_messages.append(message)
-        channel_messages.sort(key=lambda item: int(item["id"]))
+        if len(channel_messages) > 1 and int(channel_messages[-2]["id"]) > int(message["id"]):
+            channel_messages.sort(key=lambda item: int(item["id"]))  # only when out of order: a year of messages adds in O(n)
         channel = self.state.channels.get(message["channel_id"])
         if channel is not None and "thread_metadata" in channel:
             channel["last_message_id"] = channel_messages[-1]["id"]
