@@ -49,9 +49,7 @@ from bench.growth_report import (  # noqa: E402
 from bench.harness import timed, tool_env  # noqa: E402
 from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, MessageFactory, make_picture, setup_server, stamp  # noqa: E402
 from picextract.fake.server import FakeDiscord  # noqa: E402
-from picextract.gallery.page import ASSETS_DIR, GALLERY_FILE_NAME  # noqa: E402
-from picextract.store.index import INDEX_FILE_NAME  # noqa: E402
-from picextract.store.state import STATE_FILE_NAME  # noqa: E402
+from picextract.store.layout import ASSETS_DIR, GALLERY_FILE_NAME, INDEX_FILE_NAME, STATE_FILE_NAME  # noqa: E402
 
 SIZES = (200, 1000, 10_000, 100_000)
 QUICK_SIZES = (200, 1000, 10_000)
