@@ -12,6 +12,7 @@ import pytest
 
 from picextract.errors import ExitCode
 from tests.conftest import ROOT, copy_product
+from tests.import_graph import cycles, import_graph, within
 
 FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images"}
 
@@ -75,3 +76,8 @@ def test_small_modules_and_short_functions(path: Path) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 60
     ]
     assert long_functions == []
+
+
+def test_the_fake_server_has_no_import_cycle() -> None:
+    """Every import counts (inside functions and for type checking too): `picextract/fake/` reads bottom to top."""
+    assert cycles(within(import_graph(ROOT / "picextract"), "picextract.fake")) == []
