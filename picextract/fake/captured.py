@@ -1,4 +1,4 @@
-"""Captured real Discord messages (`../shared/discord_fixtures/`) served as messages of a fake channel.
+"""Captured real Discord messages (`payloads/`, provenance in its README) served as messages of a fake channel.
 
 Each payload keeps its ids, timestamps and fields; only its URLs move onto the fake server (Discord's
 CDN to `/cdn/`, the media proxy to `/media/`, any other host to `/ext/<host>/...`), where a small
@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from picextract.fake.data import DiscordData
 from picextract.fake.media import stand_in
 
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "discord_fixtures"
+PAYLOADS = Path(__file__).parent / "payloads"  # plain JSON files shipped inside the package
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(?:/[^\s\"<>)\]]*)?")
 _HOST_PREFIX = {"cdn.discordapp.com": "cdn", "media.discordapp.net": "media"}
 _GATEWAY_ONLY = ("member", "guild_id", "_comment")  # gateway events carry these; REST answers do not
@@ -26,7 +26,7 @@ _GATEWAY_ONLY = ("member", "guild_id", "_comment")  # gateway events carry these
 def load_captured(directory: Path = PAYLOADS) -> list[dict[str, Any]]:
     """Every captured message (a file holds one message or a page of them), oldest first."""
     messages: list[dict[str, Any]] = []
-    for path in sorted(p for p in directory.glob("message*.json") if "CONSTRUCTED" not in p.name):
+    for path in sorted(directory.glob("*.json")):
         payload = json.loads(path.read_text(encoding="utf-8"))
         messages.extend(payload if isinstance(payload, list) else [payload])
     return sorted(messages, key=lambda message: int(message["id"]))
@@ -69,7 +69,7 @@ def _moved(server: DiscordData, value: Any, renames: dict[str, str]) -> Any:
 
 
 def add_captured_messages(server: DiscordData, channel_id: str, directory: Path = PAYLOADS) -> list[dict[str, Any]]:
-    """Serve every captured message in `channel_id` (none when the fixtures are not present); returns them."""
+    """Serve every captured message in `channel_id`; returns them."""
     channel = server.state.channels[channel_id]
     added = []
     for captured in load_captured(directory):
