@@ -15,6 +15,7 @@ import pytest
 from config import Settings
 from picextract.fake.server import FakeDiscord
 from picextract.store.layout import GALLERY_FILE_NAME, INDEX_FILE_NAME
+from tests.fake_extras import routes_for_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_PICTURES = frozenset({INDEX_FILE_NAME, GALLERY_FILE_NAME})  # what an output folder holds besides pictures
@@ -22,7 +23,8 @@ NOT_PICTURES = frozenset({INDEX_FILE_NAME, GALLERY_FILE_NAME})  # what an output
 
 @pytest.fixture
 def server() -> Iterator[FakeDiscord]:
-    with FakeDiscord(bucket_limit=5, bucket_window_seconds=0.05) as fake:
+    """A fake Discord with the tests' extras: hostile faults and `POST /control/messages` (`tests/fake_extras/`)."""
+    with FakeDiscord(bucket_limit=5, bucket_window_seconds=0.05, routes=routes_for_tests()) as fake:
         yield fake
 
 

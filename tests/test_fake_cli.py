@@ -7,9 +7,10 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import requests
 
-from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, CHANNEL_NAME, GUILD_ID, GUILD_NAME, USER_TOKEN
+from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, CHANNEL_NAME, GUILD_ID, GUILD_NAME, USER_TOKEN, start_demo_server
 from tests.conftest import ROOT
 
 
@@ -53,3 +54,17 @@ def test_a_taken_port_is_a_usage_error() -> None:
         stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 2 and stdout == ""
     assert stderr.startswith(f"error: --port {port}: ") and len(stderr.splitlines()) == 1
+
+
+def test_the_shipped_server_has_none_of_the_tests_extras() -> None:
+    """Hostile answers and the control door belong to the tests (`tests/fake_extras/`): the demo server knows neither."""
+    server, _ = start_demo_server()
+    try:
+        with pytest.raises(ValueError, match="api_bomb"):
+            server.fail_next("/messages", "api_bomb")
+        before = len(server.state.messages[CHANNEL_ID])
+        posted = requests.post(f"{server.base_url}/control/messages", json={"channel_id": CHANNEL_ID}, timeout=5)
+        assert posted.status_code == 401  # only Discord's API is there, and it wants a token
+        assert len(server.state.messages[CHANNEL_ID]) == before
+    finally:
+        server.stop()

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from picextract.discord.transfer import CHUNK_BYTES, BodyError, _Decoder
-from picextract.fake.members import JUNK, as_members, compress
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, MessageFactory, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
 from tests.conftest import ROOT, program_env, saved_pictures
+from tests.fake_extras.members import JUNK, as_members, compress
 
 HOUR_AGO = datetime.now(timezone.utc) - timedelta(hours=1)
 RUN_TIMEOUT = 30.0  # each run below ends in a few seconds; a hang or a spin ends here, as a failure

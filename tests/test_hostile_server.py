@@ -20,6 +20,7 @@ from picextract.discord.errors import ApiError
 from picextract.discord.rate_limits import RateLimiter, WaitTooLong, retry_after_seconds
 from picextract.download.options import RunOptions
 from picextract.download.results import Summary
+from picextract.fake.objects import HTML_PAGE
 from picextract.fake.sample import (
     BOT_TOKEN,
     CHANNEL_ID,
@@ -31,7 +32,7 @@ from picextract.fake.sample import (
     setup_server,
     snowflake_at,
 )
-from picextract.fake.server import HTML_PAGE, FakeDiscord
+from picextract.fake.server import FakeDiscord
 from tests.conftest import ROOT, program_env, saved_pictures
 
 UTC = timezone.utc

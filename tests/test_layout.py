@@ -6,26 +6,41 @@ import ast
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from picextract.errors import ExitCode
-from tests.conftest import ROOT, copy_product
+from tests.conftest import ROOT, copy_product, saved_pictures
+from tests.import_graph import cycles, import_graph, within
 
 FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images"}
 
 
-def test_demo_runs_from_a_copy_without_tests(tmp_path: Path) -> None:
+def _demo_pictures(main_py: Path, folder: Path) -> dict[str, bytes]:
+    """The pictures `main.py --demo` saves over all of the demo channel's history, run in `folder`."""
+    folder.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_") and key != "PYTHONPATH"}
+    command = [sys.executable, str(main_py), "--demo", "--since", "2015-01-01", "--timezone", "UTC"]
+    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=90)
+    assert result.returncode == ExitCode.OK, result.stderr
+    return saved_pictures(folder / "demo-output")
+
+
+def test_demo_runs_from_a_copy_without_tests_or_shared_and_serves_what_the_checkout_serves(tmp_path: Path) -> None:
+    """A user's clone has no tests/ and no ../shared beside it: its demo saves the same captured pictures as CI's."""
     product = tmp_path / "product"
     copy_product(product)
-    assert not (product / "tests").exists()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_") and key != "PYTHONPATH"}
-    result = subprocess.run(
-        [sys.executable, str(product / "main.py"), "--demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90
-    )
-    assert result.returncode == ExitCode.OK, result.stderr
-    assert len([p for p in (tmp_path / "demo-output").iterdir() if not p.name.startswith(".")]) > 20
+    assert not (product / "tests").exists() and not (tmp_path / "shared").exists()
+    from_copy = _demo_pictures(product / "main.py", tmp_path / "copy-run")
+    from_checkout = _demo_pictures(ROOT / "main.py", tmp_path / "checkout-run")
+    assert len(from_copy) > 20
+    # The sample messages are placed relative to now; the captured ones (2015-2026) are the same on every run.
+    month_ago = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%d")
+    captured = {name: data for name, data in from_copy.items() if name < month_ago}
+    assert len(captured) >= 15
+    assert captured == {name: data for name, data in from_checkout.items() if name < month_ago}
 
 
 def _imports(path: Path) -> set[str]:
@@ -75,3 +90,35 @@ def test_small_modules_and_short_functions(path: Path) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 60
     ]
     assert long_functions == []
+
+
+def test_the_fake_server_has_no_import_cycle() -> None:
+    """Every import counts (inside functions and for type checking too): `picextract/fake/` reads bottom to top."""
+    assert cycles(within(import_graph(ROOT / "picextract"), "picextract.fake")) == []
+
+
+def _folders_climbed(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> int:
+    """How many folders a path built from `__file__` climbs: `.parent` one, `.parents[n]` n + 1."""
+    climbed = 0
+    while node in parents:
+        above = parents[node]
+        if isinstance(above, ast.Attribute) and above.attr == "parent":
+            climbed += 1
+        elif isinstance(above, ast.Subscript) and isinstance(above.slice, ast.Constant) and isinstance(above.slice.value, int):
+            climbed += above.slice.value + 1
+        elif not (isinstance(above, ast.Call | ast.Attribute) and getattr(above, "attr", "resolve") in ("resolve", "parents")):
+            break
+        node = above
+    return climbed
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "picextract").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_package_reads_no_file_outside_itself(path: Path) -> None:
+    """What the product reads at run time ships inside `picextract/` (as pip will install it): no `../shared`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    depth = len(path.relative_to(ROOT / "picextract").parts)  # `.parent` this often is picextract/ itself
+    climbs = [_folders_climbed(node, parents) for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == "__file__"]
+    assert all(climbed <= depth for climbed in climbs), climbs
+    texts = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    assert not [text for text in texts if text in ("shared", "discord_fixtures") or text.startswith("../")]

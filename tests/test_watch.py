@@ -17,12 +17,12 @@ from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError, DiscordError, NotFoundError, RequestRejectedError
 from picextract.download.options import RunOptions
-from picextract.fake.control import serve_again, stop_serving
 from picextract.fake.demo_feed import post_chart
 from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, CHANNEL_NAME, GUILD_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
 from picextract.watch.loop import Watcher, WatchReporter, WatchTarget, format_watch_summary, is_transient
 from picextract.watch.timing import backoff_cap_seconds, backoff_seconds, format_duration, threads_since
+from tests.fake_extras.control import serve_again, stop_serving
 
 UTC = timezone.utc
 INTERVAL = 0.05

@@ -1,4 +1,4 @@
-"""Captured real Discord messages (`../shared/discord_fixtures/`) served as messages of a fake channel.
+"""Captured real Discord messages (`payloads/`, provenance in its README) served as messages of a fake channel.
 
 Each payload keeps its ids, timestamps and fields; only its URLs move onto the fake server (Discord's
 CDN to `/cdn/`, the media proxy to `/media/`, any other host to `/ext/<host>/...`), where a small
@@ -8,49 +8,28 @@ every read (https://docs.discord.food/reference#signed-attachment-urls).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-if TYPE_CHECKING:
-    from picextract.fake.server import FakeDiscord
+from picextract.fake.data import DiscordData
+from picextract.fake.media import stand_in
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "discord_fixtures"
+PAYLOADS = Path(__file__).parent / "payloads"  # plain JSON files shipped inside the package
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(?:/[^\s\"<>)\]]*)?")
 _HOST_PREFIX = {"cdn.discordapp.com": "cdn", "media.discordapp.net": "media"}
-_PICTURE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP"}
 _GATEWAY_ONLY = ("member", "guild_id", "_comment")  # gateway events carry these; REST answers do not
 
 
-def captured_files(directory: Path = SHARED_FIXTURES) -> list[Path]:
-    """The captured message payloads (the CONSTRUCTED ones are not captures, so they stay out)."""
-    return sorted(path for path in directory.glob("message*.json") if "CONSTRUCTED" not in path.name)
-
-
-def load_captured(directory: Path = SHARED_FIXTURES) -> list[dict[str, Any]]:
-    """Every captured message, oldest first."""
+def load_captured(directory: Path = PAYLOADS) -> list[dict[str, Any]]:
+    """Every captured message (a file holds one message or a page of them), oldest first."""
     messages: list[dict[str, Any]] = []
-    for path in captured_files(directory):
+    for path in sorted(directory.glob("*.json")):
         payload = json.loads(path.read_text(encoding="utf-8"))
         messages.extend(payload if isinstance(payload, list) else [payload])
     return sorted(messages, key=lambda message: int(message["id"]))
-
-
-def _hosted_bytes(key: str) -> tuple[bytes, str]:
-    """A small file of the kind the path names: a picture, a video or a web page."""
-    from picextract.fake.sample import make_picture
-
-    extension = key.rsplit(".", 1)[-1].lower() if "." in key.rsplit("/", 1)[-1] else ""
-    seed = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
-    if extension in _PICTURE_FORMATS:
-        image_format = _PICTURE_FORMATS[extension]
-        return make_picture(seed, image_format), f"image/{image_format.lower()}"
-    if extension in ("mp4", "webm", "mov"):
-        return b"\x00\x00\x00\x18ftypmp42" + seed.to_bytes(4, "big") + b"\x00" * 32, "video/mp4"
-    return b"<!DOCTYPE html><html><body>captured link</body></html>", "text/html; charset=utf-8"
 
 
 def _key_of(url: str) -> str:
@@ -59,13 +38,13 @@ def _key_of(url: str) -> str:
     return unquote(parts.path.lstrip("/")) if parts.hostname in _HOST_PREFIX else f"{parts.hostname}{unquote(parts.path)}"
 
 
-def _moved_url(server: FakeDiscord, url: str) -> str:
+def _moved_url(server: DiscordData, url: str) -> str:
     """The fake server's twin of a URL from a captured payload, with its file hosted there."""
     parts = urlsplit(url)
     prefix = _HOST_PREFIX.get(parts.hostname or "")
     key = _key_of(url)
     if key not in server.state.files:
-        data, content_type = _hosted_bytes(key)
+        data, content_type = stand_in(key)
         server.add_file(key, data, content_type, signed=False)
     if prefix and "hm" in parse_qs(parts.query):
         return server.sign(key, server.now() + 86400).replace("/cdn/", f"/{prefix}/", 1)
@@ -73,7 +52,7 @@ def _moved_url(server: FakeDiscord, url: str) -> str:
     return f"{server.base_url}/{prefix or 'ext'}/{quote(key)}{query}"
 
 
-def _moved(server: FakeDiscord, value: Any, renames: dict[str, str]) -> Any:
+def _moved(server: DiscordData, value: Any, renames: dict[str, str]) -> Any:
     if isinstance(value, dict):
         moved = {key: _moved(server, item, renames) for key, item in value.items()}
         if isinstance(value.get("url"), str) and isinstance(value.get("proxy_url"), str) and _URL.fullmatch(value["url"]):
@@ -89,11 +68,11 @@ def _moved(server: FakeDiscord, value: Any, renames: dict[str, str]) -> Any:
     return value
 
 
-def add_captured_messages(server: FakeDiscord, channel_id: str, directory: Path = SHARED_FIXTURES) -> list[dict[str, Any]]:
-    """Serve every captured message in `channel_id` (none when the fixtures are not present); returns them."""
+def add_captured_messages(server: DiscordData, channel_id: str, directory: Path = PAYLOADS) -> list[dict[str, Any]]:
+    """Serve every captured message in `channel_id`; returns them."""
     channel = server.state.channels[channel_id]
     added = []
-    for captured in load_captured(directory) if directory.is_dir() else []:
+    for captured in load_captured(directory):
         renames = {captured["channel_id"]: channel_id}
         message = _moved(server, {k: v for k, v in captured.items() if k not in _GATEWAY_ONLY}, renames)
         reference = message.get("message_reference")

@@ -6,11 +6,12 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-from picextract.fake.sample import MessageFactory, make_picture
-from picextract.fake.server import FakeDiscord
+from picextract.fake.data import DiscordData
+from picextract.fake.media import make_picture
+from picextract.fake.sample import MessageFactory
 
 
-def post_chart(server: FakeDiscord, channel_id: str, name: str | None = None, content: str = "") -> dict[str, Any]:
+def post_chart(server: DiscordData, channel_id: str, name: str | None = None, content: str = "") -> dict[str, Any]:
     """Post a message with one new picture to a channel or thread, now; returns the message."""
     number = server.next_id()
     filename = name or f"live_chart_{number}.png"
@@ -20,7 +21,7 @@ def post_chart(server: FakeDiscord, channel_id: str, name: str | None = None, co
         return factory.message(datetime.now(timezone.utc), content or f"live signal {number}", [attachment])
 
 
-def post_pictures_every(server: FakeDiscord, channel_id: str, seconds: float) -> threading.Event:
+def post_pictures_every(server: DiscordData, channel_id: str, seconds: float) -> threading.Event:
     """Post a new chart every `seconds` in a background thread until the returned event is set."""
     stop = threading.Event()
 

@@ -1,4 +1,4 @@
-"""The fake server's HTTP side: faults, rate limits, the API routes, the CDN with ranges, and an HTTPS tunnel."""
+"""The fake server's HTTP side: faults, rate limits, the table's answers, the CDN with ranges, and an HTTPS tunnel."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import json
 import re
 import ssl
 import time
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from picextract.fake.hostile import is_hostile, serve_hostile
-from picextract.fake.server import ERRORS, EXPIRED_TEXT, HTML_PAGE, FakeDiscord, RequestRecord
+from picextract.fake.data import DiscordData
+from picextract.fake.objects import ERRORS, EXPIRED_TEXT, HTML_PAGE
+from picextract.fake.state import RequestRecord
+from picextract.fake.table import FaultRequest, RawReply, RouteTable
 
 VIA = "1.1 google"  # Discord's API answers pass Google's load balancer; clients read a 429 without it as a Cloudflare ban
 # Hosts reached through the HTTPS tunnel (`FakeDiscord.serve_tls_tunnel`) map to the paths they are served under.
 HOST_PREFIXES = {"cdn.discordapp.com": "/cdn", "media.discordapp.net": "/media"}
+# The faults this handler plays itself (`FakeDiscord.fail_next`); a table may answer more.
+FAULTS = frozenset({"ok", "500", "502", "403", "404", "429", "drop", "truncate", "slow", "html"})
 
 
 def _bucket_of(path: str) -> str:
@@ -24,7 +28,22 @@ def _bucket_of(path: str) -> str:
     return f"{'/'.join(parts[:4])}:{path}"
 
 
+class FakeHTTPServer(ThreadingHTTPServer):
+    """The listening socket: it hands each request the data to answer from and the table of answers."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], data: DiscordData, routes: RouteTable) -> None:
+        super().__init__(address, Handler)
+        self.data = data
+        self.routes = routes
+        self.tunnel_context: ssl.SSLContext | None = None
+
+
 class Handler(BaseHTTPRequestHandler):
+    """One connection: each request is recorded, then answered by a fault, a 429, the CDN or the server's table."""
+
+    server: FakeHTTPServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as separate writes: avoid the 40 ms delayed-ACK stall
 
@@ -32,8 +51,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     @property
-    def fake(self) -> FakeDiscord:
-        return self.server.fake  # type: ignore[attr-defined]
+    def fake(self) -> DiscordData:
+        return self.server.data
 
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None, cut_at: int | None = None
@@ -71,10 +90,16 @@ class Handler(BaseHTTPRequestHandler):
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         path = HOST_PREFIXES.get((self.headers.get("Host") or "").split(":")[0], "") + parts.path
         kind = kind_hint or ("api" if path.startswith("/api/") else "cdn")
-        fake = self.fake
-        with fake.lock:
-            fake.state.requests.append(RequestRecord(kind, path, query, time.monotonic(), self.headers.get("Authorization")))
+        self.fake.record(RequestRecord(kind, path, query, time.monotonic(), self.headers.get("Authorization")))
         return kind, path, query
+
+    def _table_fault(self, fault: str, path: str, query: dict[str, str]) -> bool:
+        """Play a fault the table answers (the tests' hostile ones); True when the request is done."""
+        answer = self.server.routes.fault_answer(fault)
+        if answer is None:
+            return False
+        self._raw(answer(FaultRequest(self.fake, self.server.routes, path, query, self.headers.get("Authorization")), fault))
+        return True
 
     def _early_fault(self, fault: str | None) -> bool:
         """Play the faults that answer before rate limits; True when the request is done."""
@@ -96,8 +121,7 @@ class Handler(BaseHTTPRequestHandler):
         """A 429 as Discord sends it: body, Retry-After, X-RateLimit-Scope and the `Via` of its own proxies."""
         retry_after, is_global = limited or (0.05, False)
         if forced:
-            with self.fake.lock:
-                self.fake._windows[f"cdn:{path}"].blocked_until = time.monotonic() + retry_after
+            self.fake.block(f"cdn:{path}", retry_after)
         body = {"message": "You are being rate limited.", "retry_after": round(retry_after + 0.0005, 3), "global": is_global}
         extra = {"Retry-After": str(max(1, int(retry_after + 0.999))), "X-RateLimit-Scope": "global" if is_global else "user"}
         if is_global:
@@ -112,8 +136,8 @@ class Handler(BaseHTTPRequestHandler):
         if fake.state.latency_seconds:
             time.sleep(fake.state.latency_seconds)
         fault = fake.take_fault(path)
-        if is_hostile(fault):
-            return serve_hostile(self, str(fault), path, query)
+        if fault is not None and self._table_fault(fault, path, query):
+            return
         if self._early_fault(fault):
             return
         headers, limited = fake.rate_limit(_bucket_of(path) if kind == "api" else f"cdn:{path}", kind == "api")
@@ -123,33 +147,33 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(int(fault), ERRORS["missing_access" if fault == "403" else "unknown_channel"], headers)
         if kind == "cdn":
             return self._cdn(path, query, truncate=fault == "truncate")
-        from picextract.fake.routes import route_api
-
-        status, payload = route_api(fake, path.removeprefix("/api/v10"), query, self.headers.get("Authorization"))
+        status, payload = self.server.routes.answer_get(fake, path, query, self.headers.get("Authorization"))
         encoded = json.dumps(payload).encode()
         self._send(
             status, encoded, "application/json", headers | {"Via": VIA}, cut_at=len(encoded) // 2 if fault == "truncate" else None
         )
 
     def do_POST(self) -> None:  # noqa: N802
-        if self.path.startswith("/control/"):  # tests' control side, not Discord's API (picextract/fake/control.py)
-            from picextract.fake.control import answer_control
-
-            return answer_control(self, self.fake)
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"null")
+        raw_body = self.rfile.read(length)
+        door = self.server.routes.doors.get(urlsplit(self.path).path)
+        if door is not None:  # not Discord's API: a door a test put in its table
+            try:
+                door_body = json.loads(raw_body or b"null")
+            except ValueError:
+                door_body = None
+            return self._json(*door(self.fake, door_body))
+        body = json.loads(raw_body or b"null")
         _, path, _ = self._begin("api")
         headers, limited = self.fake.rate_limit(_bucket_of(path), True)
         if limited:
             return self._too_many(path, limited, headers, forced=False)
-        from picextract.fake.routes import route_post
-
-        status, payload = route_post(self.fake, path.removeprefix("/api/v10"), body, self.headers.get("Authorization"))
+        status, payload = self.server.routes.answer_post(self.fake, path, body, self.headers.get("Authorization"))
         self._json(status, payload, headers | {"Via": VIA})
 
     def do_CONNECT(self) -> None:  # noqa: N802
         """An HTTPS proxy tunnel: clients whose API root cannot be changed reach the server as discord.com."""
-        context = self.fake.tunnel_context
+        context = self.server.tunnel_context
         if context is None:
             return self._send(405, b"no tunnel", "text/plain")
         self.send_response(200, "Connection Established")
@@ -161,6 +185,24 @@ class Handler(BaseHTTPRequestHandler):
         except (ssl.SSLError, OSError):
             pass
         self.close_connection = True
+
+    def _raw(self, reply: RawReply) -> None:
+        """Write a fault's answer as it is, chunk by chunk; a client that hangs up ends it."""
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            for chunk in reply.chunks:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if reply.chunked else chunk)
+                if reply.pause_seconds:
+                    self.wfile.flush()
+                    time.sleep(reply.pause_seconds)
+        except OSError:
+            self.close_connection = True
+        if reply.close:
+            self.close_connection = True
 
     def _cdn(self, path: str, query: dict[str, str], truncate: bool) -> None:
         stored = self.fake.stored_file(path)

@@ -1,4 +1,4 @@
-"""Complete Discord objects: the fields the real API always sends, filled in around what a test stored.
+"""Complete Discord objects (the fields the real API always sends, filled in around what a test stored) and error bodies.
 
 Tests store short messages (id, content, attachments, ...); the server answers with `complete_message`,
 which adds every field Discord sends (https://discord.com/developers/docs/resources/message#message-object)
@@ -274,3 +274,26 @@ def without_content(message: Json) -> Json:
     """
     emptied = {"content": "", "attachments": [], "embeds": [], "components": []}
     return {key: value for key, value in message.items() if key != "poll"} | emptied
+
+
+# --- what the server answers besides objects --------------------------------------------------
+
+# Bodies seen from Discord: https://discord.com/developers/docs/topics/opcodes-and-status-codes#json
+ERRORS: dict[int | str, Json] = {
+    401: {"message": "401: Unauthorized", "code": 0},
+    "missing_access": {"message": "Missing Access", "code": 50001},
+    "unknown_channel": {"message": "Unknown Channel", "code": 10003},
+    "unknown_guild": {"message": "Unknown Guild", "code": 10004},
+    "not_found": {"message": "404: Not Found", "code": 0},
+}
+HTML_PAGE = b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>blocked</body></html>"
+EXPIRED_TEXT = b"This content is no longer available."
+
+
+def invalid_form_body(field_name: str, value: str) -> Json:
+    """The 400 / 50035 body Discord sends for a value that is not a snowflake."""
+    return {
+        "message": "Invalid Form Body",
+        "code": 50035,
+        "errors": {field_name: {"_errors": [{"code": "NUMBER_TYPE_COERCE", "message": f'Value "{value}" is not snowflake.'}]}},
+    }

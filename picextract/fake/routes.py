@@ -1,51 +1,21 @@
-"""The fake server's API routes: one table from path pattern to handler, each answering as Discord does."""
+"""Discord's API as the fake server answers it: one answer per route, put into a `RouteTable` by `discord_routes()`."""
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from picextract.fake import objects
-from picextract.fake.server import ERRORS, invalid_form_body
+from picextract.fake.data import DiscordData
+from picextract.fake.objects import ERRORS, invalid_form_body
+from picextract.fake.table import ApiRequest, Reply, RouteTable
 
-if TYPE_CHECKING:
-    from picextract.fake.server import FakeDiscord
-
-Reply = tuple[int, Any]
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")
-NOT_FOUND: Reply = (404, {"message": "404: Not Found", "code": 0})
 ONLY_BOTS: Reply = (403, {"message": "Only bots can use this endpoint", "code": 20002})
 UNKNOWN_MESSAGE: Reply = (404, {"message": "Unknown Message", "code": 10008})
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One authorised GET: the ids in its path, its query and the kind of token (`user` or `bot`)."""
-
-    ids: tuple[str, ...]
-    query: dict[str, str]
-    token_kind: str
-
-
-Handler = Callable[["FakeDiscord", ApiRequest], Reply]
-
-
-def _authorized(fake: FakeDiscord, authorization: str | None) -> str | None:
-    """`user` or `bot` for a known token, None otherwise.
-
-    Bots send `Bot <token>` (https://discord.com/developers/docs/reference#authentication), user accounts
-    the bare token (https://docs.discord.food/reference#authentication).
-    """
-    if not authorization:
-        return None
-    if authorization.startswith("Bot "):
-        return "bot" if authorization[4:] in fake.state.bot_tokens else None
-    return "user" if authorization in fake.state.user_tokens else None
 
 
 def _limit(query: dict[str, str], default: int, maximum: int) -> int | Reply:
@@ -63,7 +33,7 @@ def _limit(query: dict[str, str], default: int, maximum: int) -> int | Reply:
     return int(raw)
 
 
-def _channel(fake: FakeDiscord, channel_id: str) -> dict[str, Any] | Reply:
+def _channel(fake: DiscordData, channel_id: str) -> dict[str, Any] | Reply:
     if not _SNOWFLAKE.match(channel_id):
         return 400, invalid_form_body("channel_id", channel_id)
     channel = fake.state.channels.get(channel_id)
@@ -74,7 +44,7 @@ def _channel(fake: FakeDiscord, channel_id: str) -> dict[str, Any] | Reply:
     return channel
 
 
-def _guild(fake: FakeDiscord, guild_id: str) -> dict[str, Any] | Reply:
+def _guild(fake: DiscordData, guild_id: str) -> dict[str, Any] | Reply:
     if not _SNOWFLAKE.match(guild_id):
         return 400, invalid_form_body("guild_id", guild_id)
     guild = fake.state.guilds.get(guild_id)
@@ -84,7 +54,7 @@ def _guild(fake: FakeDiscord, guild_id: str) -> dict[str, Any] | Reply:
 def page_messages(messages: list[dict[str, Any]], query: dict[str, str], limit: int) -> list[dict[str, Any]]:
     """Discord's paging: only one of around/before/after; the page is always newest first.
 
-    `messages` is in ascending id order (`FakeDiscord.add_message` keeps it so): a page is found by
+    `messages` is in ascending id order (`DiscordData.add_message` keeps it so): a page is found by
     bisection, so paging a channel of 100,000 messages costs the server what paging 100 does.
     """
     if "after" in query:
@@ -106,7 +76,7 @@ def _message_id(message: dict[str, Any]) -> int:
     return int(message["id"])
 
 
-def served_message(fake: FakeDiscord, message: dict[str, Any], token_kind: str) -> dict[str, Any]:
+def served_message(fake: DiscordData, message: dict[str, Any], token_kind: str) -> dict[str, Any]:
     """A stored message as the API sends it to this kind of token."""
     channel = fake.state.channels.get(str(message.get("channel_id")), {})
     try:
@@ -118,7 +88,7 @@ def served_message(fake: FakeDiscord, message: dict[str, Any], token_kind: str) 
     return full
 
 
-def served_channel(fake: FakeDiscord, channel: dict[str, Any]) -> dict[str, Any]:
+def served_channel(fake: DiscordData, channel: dict[str, Any]) -> dict[str, Any]:
     """A stored channel or thread as the API sends it, `last_message_id` its newest message."""
     messages = fake.state.messages.get(channel["id"])
     found = {"last_message_id": messages[-1]["id"]} if messages else {}
@@ -131,11 +101,11 @@ def served_channel(fake: FakeDiscord, channel: dict[str, Any]) -> dict[str, Any]
 # --- handlers -------------------------------------------------------------------------------
 
 
-def _me(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _me(fake: DiscordData, request: ApiRequest) -> Reply:
     return 200, objects.me_user(request.token_kind == "bot")
 
 
-def _application(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _application(fake: DiscordData, request: ApiRequest) -> Reply:
     """Bots only: a user token gets 401 here.
 
     https://discord.com/developers/docs/resources/application#get-current-application
@@ -143,7 +113,7 @@ def _application(fake: FakeDiscord, request: ApiRequest) -> Reply:
     return (200, objects.application()) if request.token_kind == "bot" else (401, ERRORS[401])
 
 
-def _my_guilds(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _my_guilds(fake: DiscordData, request: ApiRequest) -> Reply:
     """`before`/`after`/`limit` (1-200, default 200), ascending ids.
 
     https://discord.com/developers/docs/resources/user#get-current-user-guilds
@@ -159,12 +129,12 @@ def _my_guilds(fake: FakeDiscord, request: ApiRequest) -> Reply:
     return 200, [objects.partial_guild(g) for g in guilds[:limit]]
 
 
-def _guild_info(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _guild_info(fake: DiscordData, request: ApiRequest) -> Reply:
     found = _guild(fake, request.ids[0])
     return found if isinstance(found, tuple) else (200, objects.full_guild(found))
 
 
-def _guild_channels(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _guild_channels(fake: DiscordData, request: ApiRequest) -> Reply:
     """Every channel of the guild, readable or not, and never its threads.
 
     https://discord.com/developers/docs/resources/guild#get-guild-channels
@@ -176,7 +146,7 @@ def _guild_channels(fake: FakeDiscord, request: ApiRequest) -> Reply:
     return 200, [served_channel(fake, c) for c in channels]
 
 
-def _active_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _active_threads(fake: DiscordData, request: ApiRequest) -> Reply:
     if request.token_kind != "bot":
         return ONLY_BOTS
     found = _guild(fake, request.ids[0])
@@ -190,12 +160,12 @@ def _active_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
     return 200, {"threads": threads, "members": [], "has_more": False}
 
 
-def _channel_info(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _channel_info(fake: DiscordData, request: ApiRequest) -> Reply:
     found = _channel(fake, request.ids[0])
     return found if isinstance(found, tuple) else (200, served_channel(fake, found))
 
 
-def _messages(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _messages(fake: DiscordData, request: ApiRequest) -> Reply:
     found = _channel(fake, request.ids[0])
     if isinstance(found, tuple):
         return found
@@ -209,7 +179,7 @@ def _messages(fake: FakeDiscord, request: ApiRequest) -> Reply:
     return 200, [served_message(fake, m, request.token_kind) for m in page]
 
 
-def _one_message(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _one_message(fake: DiscordData, request: ApiRequest) -> Reply:
     """Bots only: user accounts use `around` (https://docs.discord.food/resources/message#get-message)."""
     found = _channel(fake, request.ids[0])
     if isinstance(found, tuple):
@@ -222,11 +192,11 @@ def _one_message(fake: FakeDiscord, request: ApiRequest) -> Reply:
     return UNKNOWN_MESSAGE
 
 
-def _threads_of(fake: FakeDiscord, parent_id: str) -> list[dict[str, Any]]:
+def _threads_of(fake: DiscordData, parent_id: str) -> list[dict[str, Any]]:
     return [c for c in fake.state.channels.values() if c.get("parent_id") == parent_id and "thread_metadata" in c]
 
 
-def _thread_search(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _thread_search(fake: DiscordData, request: ApiRequest) -> Reply:
     """`GET /channels/{id}/threads/search`: offset paging, `has_more`, 202 while indexing.
 
     https://docs.discord.food/resources/channel#search-threads (unofficial user-API docs)
@@ -253,7 +223,7 @@ def _thread_search(fake: FakeDiscord, request: ApiRequest) -> Reply:
     return 200, {"threads": chunk, "members": [], "has_more": offset + limit < len(threads), "total_results": len(threads)}
 
 
-def _archived_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
+def _archived_threads(fake: DiscordData, request: ApiRequest) -> Reply:
     """`GET /channels/{id}/threads/archived/public`: newest archive first, `before` an ISO time."""
     found = _channel(fake, request.ids[0])
     if isinstance(found, tuple):
@@ -270,47 +240,11 @@ def _archived_threads(fake: FakeDiscord, request: ApiRequest) -> Reply:
     return 200, {"threads": threads, "members": [], "has_more": len(archived) > limit}
 
 
-_ID = r"([^/]+)"
-ROUTES: list[tuple[re.Pattern[str], Handler]] = [
-    (re.compile(pattern), handler)
-    for pattern, handler in [
-        ("users/@me", _me),
-        ("(?:oauth2/)?applications/@me", _application),
-        ("users/@me/guilds", _my_guilds),
-        (f"guilds/{_ID}", _guild_info),
-        (f"guilds/{_ID}/channels", _guild_channels),
-        (f"guilds/{_ID}/threads/active", _active_threads),
-        (f"channels/{_ID}", _channel_info),
-        (f"channels/{_ID}/messages", _messages),
-        (f"channels/{_ID}/messages/{_ID}", _one_message),
-        (f"channels/{_ID}/threads/archived/public", _archived_threads),
-        (f"channels/{_ID}/threads/search", _thread_search),
-    ]
-]
-
-
-def route_api(fake: FakeDiscord, path: str, query: dict[str, str], authorization: str | None) -> Reply:
-    """Answer one GET on the API."""
-    token_kind = _authorized(fake, authorization)
-    if token_kind is None:
-        return 401, ERRORS[401]
-    stripped = path.strip("/")
-    for pattern, handler in ROUTES:
-        match = pattern.fullmatch(stripped)
-        if match:
-            return handler(fake, ApiRequest(match.groups(), query, token_kind))
-    return NOT_FOUND
-
-
-def route_post(fake: FakeDiscord, path: str, body: Any, authorization: str | None) -> Reply:
-    """Answer one POST: only `/attachments/refresh-urls`.
+def _refresh_urls(fake: DiscordData, body: Any) -> Reply:
+    """`POST /attachments/refresh-urls`: fresh signatures for up to 50 attachment URLs.
 
     https://docs.discord.food/topics/cloud-uploads#refresh-attachment-urls
     """
-    if _authorized(fake, authorization) is None:
-        return 401, ERRORS[401]
-    if path.strip("/") != "attachments/refresh-urls":
-        return NOT_FOUND
     refreshed = []
     for url in (body or {}).get("attachment_urls", [])[:50]:
         stored_path = unquote(urlsplit(url).path.split("/cdn/", 1)[-1])
@@ -318,3 +252,24 @@ def route_post(fake: FakeDiscord, path: str, body: Any, authorization: str | Non
         fresh = fake.sign(stored_path, fake.now() + 86400) if stored_path in fake.state.files else url
         refreshed.append({"original": url, "refreshed": fresh})
     return 200, {"refreshed_urls": refreshed}
+
+
+def discord_routes() -> RouteTable:
+    """A table with every route the fake Discord answers."""
+    table = RouteTable()
+    for pattern, answer in [
+        ("users/@me", _me),
+        ("(?:oauth2/)?applications/@me", _application),
+        ("users/@me/guilds", _my_guilds),
+        ("guilds/{id}", _guild_info),
+        ("guilds/{id}/channels", _guild_channels),
+        ("guilds/{id}/threads/active", _active_threads),
+        ("channels/{id}", _channel_info),
+        ("channels/{id}/messages", _messages),
+        ("channels/{id}/messages/{id}", _one_message),
+        ("channels/{id}/threads/archived/public", _archived_threads),
+        ("channels/{id}/threads/search", _thread_search),
+    ]:
+        table.add_get(pattern, answer)
+    table.add_post("attachments/refresh-urls", _refresh_urls)
+    return table

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from PIL import Image
-
 from picextract.fake.captured import add_captured_messages
+from picextract.fake.data import DiscordData
+from picextract.fake.media import make_picture
+from picextract.fake.objects import DISCORD_EPOCH_MS
 from picextract.fake.server import FakeDiscord
 
-DISCORD_EPOCH_MS = 1420070400000
 USER_TOKEN = "fake-user-token-not-real-0123456789"
 BOT_TOKEN = "fake-bot-token-not-real-9876543210"
 GUILD_ID, GUILD_NAME = "1100000000000000001", "数学家炒美股"
 CHANNEL_ID, CHANNEL_NAME = "1100000000000000002", "spx-realtime-aws"
 ANNOUNCEMENTS_ID, FORUM_ID, MEDIA_ID = "1100000000000000003", "1100000000000000004", "1100000000000000005"
-CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
-
-
-def make_picture(seed: int, fmt: str = "PNG", size: tuple[int, int] = (6, 4)) -> bytes:
-    """A small, valid picture whose bytes differ for every seed."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", size)
-    image.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(size[0] * size[1])])
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
-    return buffer.getvalue()
 
 
 def snowflake_at(moment: datetime, sequence: int) -> str:
@@ -59,7 +47,7 @@ def webhook_author(webhook_id: str, name: str) -> dict[str, Any]:
 class MessageFactory:
     """Makes messages, attachments and hosted files on one fake server."""
 
-    def __init__(self, server: FakeDiscord, channel_id: str) -> None:
+    def __init__(self, server: DiscordData, channel_id: str) -> None:
         self.server = server
         self.channel_id = channel_id
 
@@ -127,7 +115,7 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d_%H-%M-%S")
 
 
-def setup_server(server: FakeDiscord) -> MessageFactory:
+def setup_server(server: DiscordData) -> MessageFactory:
     """Tokens, the guild and the channel used by most tests."""
     server.state.user_tokens.add(USER_TOKEN)
     server.state.bot_tokens.add(BOT_TOKEN)
@@ -136,7 +124,7 @@ def setup_server(server: FakeDiscord) -> MessageFactory:
     return MessageFactory(server, CHANNEL_ID)
 
 
-def build_sample_channel(server: FakeDiscord, now: datetime, count: int = 300, seed: int = 7) -> list[ExpectedPicture]:
+def build_sample_channel(server: DiscordData, now: datetime, count: int = 300, seed: int = 7) -> list[ExpectedPicture]:
     """`count` mixed messages over the last 20 days, then the captured real messages (years older);
     returns the pictures of the last 14 days."""
     factory = setup_server(server)
@@ -296,7 +284,7 @@ _SAMPLE_KINDS: tuple[Callable[[MessageFactory, random.Random, int, datetime], li
 )
 
 
-def add_demo_channels(server: FakeDiscord, now: datetime) -> list[ExpectedPicture]:
+def add_demo_channels(server: DiscordData, now: datetime) -> list[ExpectedPicture]:
     """The rest of the demo guild: announcements, a forum, a media channel and threads with pictures.
 
     Returns the pictures posted in the threads of the sample channel (a run over it saves them too).

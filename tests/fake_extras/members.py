@@ -17,10 +17,8 @@ import functools
 import gzip
 import json
 import zlib
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from picextract.fake.handler import Handler
+from picextract.fake.table import FaultRequest, RawReply
 
 MEMBER_FAULTS = frozenset({"member_bomb", "gzip_junk", "gzip_truncated"})
 ENCODINGS = ("gzip", "deflate", "raw_deflate")
@@ -59,14 +57,12 @@ def member_bomb(first: bytes, filler: bytes) -> bytes:
     return head + compress(filler * MEMBER_BYTES, "gzip") * (BOMB_MEMBERS - 1)
 
 
-def _answer(handler: Handler, path: str, query: dict[str, Any]) -> tuple[int, bytes, str]:
+def _answer(request: FaultRequest) -> tuple[int, bytes, str]:
     """What the server would answer without the fault: (status, body, content type)."""
-    if path.startswith("/api/"):
-        from picextract.fake.routes import route_api
-
-        status, payload = route_api(handler.fake, path.removeprefix("/api/v10"), query, handler.headers.get("Authorization"))
+    if request.path.startswith("/api/"):
+        status, payload = request.api_answer()
         return status, json.dumps(payload).encode(), "application/json"
-    stored = handler.fake.stored_file(path)
+    stored = request.data.stored_file(request.path)
     if stored is None:
         return 200, PNG_SIGNATURE + bytes(1024), "image/png"
     return 200, stored.data, stored.content_type
@@ -86,16 +82,8 @@ def _encoded_body(fault: str, path: str, plain: bytes) -> tuple[bytes, str]:
     return member[: len(member) // 2], "gzip"  # gzip_truncated
 
 
-def serve_members(handler: Handler, fault: str, path: str, query: dict[str, Any]) -> None:
+def members_answer(request: FaultRequest, fault: str) -> RawReply:
     """Answer one request with a member fault."""
-    status, plain, content_type = _answer(handler, path, query)
-    body, encoding = _encoded_body(fault, path, plain)
-    handler.send_response(status)
-    handler.send_header("Content-Type", content_type)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.send_header("Content-Encoding", encoding)
-    handler.end_headers()
-    try:
-        handler.wfile.write(body)
-    except OSError:
-        handler.close_connection = True  # the client hung up: it refused the body, as it may
+    status, plain, content_type = _answer(request)
+    body, encoding = _encoded_body(fault, request.path, plain)
+    return RawReply(status, content_type, {"Content-Length": str(len(body)), "Content-Encoding": encoding}, [body])
