@@ -18,17 +18,15 @@ from typing import Any
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import Cancelled, DiscordClient
 from picextract.download.intent import IntentCheck
+from picextract.download.naming import FileNames
 from picextract.download.options import RunOptions
 from picextract.download.paging import channel_messages, prefetched
 from picextract.download.results import Reporter, SaveResult, Summary
 from picextract.download.saving import Fetched, PictureSaver, is_external
 from picextract.download.workers import DaemonPool
 from picextract.errors import StorageError
-from picextract.pictures.filenames import fit_name, max_name_chars, path_chars, with_suffix
 from picextract.pictures.filters import FilterGate
-from picextract.pictures.media import has_media_extension
 from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of, normalize_url
-from picextract.pictures.templates import render_name
 from picextract.store.index import IndexWriter, NoIndex, picture_dimensions
 from picextract.store.lock import FolderLock
 from picextract.store.state import DEAD_AFTER_RUNS, StateStore
@@ -60,7 +58,6 @@ class DownloadRun:
         self.intent = IntentCheck(client.is_bot)
         self.channel_names: dict[str, str] = {}
         self.sources: dict[str, ChannelInfo] = {}
-        self.reserved: dict[str, str] = {}
         self.handled: set[str] = set()  # identities seen this run: a retried failure is not paged twice
         self.pending: set[Future[Fetched | SaveResult]] = set()
         self.lock = FolderLock(options.output_dir)
@@ -81,12 +78,12 @@ class DownloadRun:
                 NoIndex() if options.dry_run else IndexWriter(options.output_dir, self.state.rebuild_index(options.output_dir))
             )
             self.gate = FilterGate(options.message_filter, self.state.authors())
+            self.names = FileNames(options, self.state, self.saver, self.sources, self.record)
         except BaseException:
             self.lock.release()
             raise
         self.summary.filters_on = options.message_filter.active
         self.workers = DaemonPool(options.workers, "download")
-        self.name_chars = max_name_chars(path_chars(str(options.output_dir.absolute())))  # full path under 250 characters
 
     def extract(self, message: dict[str, Any]) -> list[PictureRef]:
         """The pictures of a message, of the kinds this run saves."""
@@ -112,89 +109,6 @@ class DownloadRun:
                 continue
             for ref in pictures:
                 self.handle(ref)
-
-    def name_of(self, ref: PictureRef) -> str:
-        """The picture's file name under the run's `--name` template."""
-        source = self.sources.get(ref.channel_id)
-        if source is None:
-            return render_name(self.options.name_template, ref, self.options.tz, ref.channel_id)
-        channel = f"{source.parent_name}-{source.name}" if source.parent_name else source.name
-        return render_name(self.options.name_template, ref, self.options.tz, channel, source.guild_name or source.guild_id or "")
-
-    def _recognise(self, ref: PictureRef, name: str) -> SaveResult | None:
-        """A file already there under `name`: ours when its size fits (a folder saved before the state file)."""
-        path = self.options.output_dir / name
-        if not path.is_file():
-            return None
-        size = path.stat().st_size
-        if not (size > 0 and ref.expected_size in (None, size)):
-            return None
-        if not self.options.dry_run:
-            self.record(ref, name, size)
-        return SaveResult(ref, name, "skipped", size)
-
-    def _candidates(self, ref: PictureRef, base: str) -> tuple[str, ...]:
-        """The plain name, then the two suffixed forms; each keeps the full path under 250 characters."""
-        fit = self.name_chars
-        return (
-            fit_name(base, fit),
-            with_suffix(base, ref.suffix_id, fit),
-            with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", fit),
-        )
-
-    def _owner(self, name: str) -> str | None:
-        return self.state.owner_of(name) or self.reserved.get(name.casefold())
-
-    def plan(self, ref: PictureRef) -> SaveResult | str:
-        """A SaveResult when nothing needs fetching, else the name to download for.
-
-        A name without a media extension is not reserved yet: its extension comes from the bytes,
-        and the final name is chosen (and reserved) when they are there (`place`).
-        """
-        if self.state.given_up(ref.identity):
-            return SaveResult(ref, "", "given_up")
-        recorded = self.state.lookup(ref.identity)
-        if recorded is not None:
-            path = self.options.output_dir / recorded.filename
-            if path.is_file() and path.stat().st_size == recorded.size_bytes:
-                return SaveResult(ref, recorded.filename, "skipped", recorded.size_bytes)
-            self.reserved[recorded.filename.casefold()] = ref.identity
-            return recorded.filename
-        base = fit_name(self.name_of(ref), self.name_chars)
-        if not has_media_extension(base):
-            return base
-        for name in self._candidates(ref, base):
-            owner = self._owner(name)
-            if owner == ref.identity:
-                return name
-            if owner is not None:
-                continue
-            if (self.options.output_dir / name).exists():
-                recognised = self._recognise(ref, name)
-                if recognised is not None:
-                    return recognised
-                continue
-            self.reserved[name.casefold()] = ref.identity
-            return name
-        return SaveResult(ref, base, "failed", error="no free file name")
-
-    def place(self, fetched: Fetched) -> SaveResult:
-        """Move a fetched picture under its final name, extension included, never over another picture."""
-        ref = fetched.ref
-        base = fetched.planned if has_media_extension(fetched.planned) else fetched.planned + fetched.result.extension
-        for name in self._candidates(ref, base) if base != fetched.planned else (base,):
-            owner = self._owner(name)
-            if owner is not None and owner != ref.identity:
-                continue
-            if owner is None and self.saver.same_bytes(fetched, name):
-                self.saver.discard(fetched)  # a killed run saved it but did not record it
-                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
-            self.reserved[name.casefold()] = ref.identity
-            if self.saver.place(fetched, name, replace_own=owner == ref.identity and self.state.lookup(ref.identity) is not None):
-                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
-            del self.reserved[name.casefold()]
-        self.saver.discard(fetched)
-        return SaveResult(ref, base, "failed", error=f"no free file name: {base} and its variants belong to other files")
 
     # --- results ----------------------------------------------------------------------------
 
@@ -233,7 +147,7 @@ class DownloadRun:
 
     def finish(self, outcome: Fetched | SaveResult) -> None:
         """Record a finished picture in the state file, the index, the summary and the progress."""
-        result = self.place(outcome) if isinstance(outcome, Fetched) else outcome
+        result = self.names.place(outcome) if isinstance(outcome, Fetched) else outcome
         ref = result.ref
         if result.status == "downloaded":
             self.record(ref, result.filename, result.size_bytes)
@@ -280,7 +194,7 @@ class DownloadRun:
         self.handled.add(ref.identity)
         self.summary.pictures_found += 1
         self.reporter.picture_found()
-        planned = self.plan(ref)
+        planned = self.names.plan(ref)
         if isinstance(planned, SaveResult):
             self.finish(planned)
         elif self.options.dry_run:
