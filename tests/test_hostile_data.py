@@ -133,6 +133,22 @@ def test_malformed_messages_end_to_end(server: FakeDiscord, tmp_path: Path) -> N
     assert "Traceback" not in debug.stderr and USER_TOKEN not in debug.stderr
 
 
+def test_lone_surrogates_in_the_json_become_replacement_characters(
+    server: FakeDiscord, settings: Settings, tmp_path: Path
+) -> None:
+    """`"\\ud83d"` without its pair is valid JSON but has no UTF-8 form: names, the index and the state file need one."""
+    factory = setup_server(server)
+    picture = make_picture(1)
+    attachment = factory.attachment("shot.png", picture)
+    attachment["filename"] = "shot \ud83d.png"
+    author = {"id": "80351110224678912", "username": "u\udc00", "global_name": "\ud800", "discriminator": "0"}
+    factory.message(HOUR_AGO, "text \ud83d", [attachment], author=author)
+    summary = run(settings, tmp_path)
+    assert (summary.downloaded, summary.failed, saved(tmp_path)) == (1, 0, {"shot \ufffd.png": picture})
+    index = (tmp_path / "index.csv").read_text(encoding="utf-8")
+    assert "text \ufffd" in index and "\ufffd" in summary.authors_seen["80351110224678912"].global_name
+
+
 _FIELDS = [
     *("id", "url", "proxy_url", "filename", "content_type", "size", "width", "height", "type", "items", "media", "file"),
     *("components", "accessory", "thumbnail", "image", "video", "attachment_id", "format_type", "name", "message"),

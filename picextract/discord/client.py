@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -14,7 +13,7 @@ import requests
 import urllib3
 
 from config import Settings
-from picextract.discord.answers import Retryable, api_outcome
+from picextract.discord.answers import Retryable, api_outcome, decode_json
 from picextract.discord.errors import ApiError
 from picextract.discord.pace import pace_for
 from picextract.discord.rate_limits import RateLimiter, WaitTooLong
@@ -174,10 +173,7 @@ class DiscordClient:
         """The decoded JSON body (None when it is not JSON), read within MAX_API_BYTES."""
         limits = BodyLimits(self.settings.MAX_API_BYTES, self._clock() + self.settings.DOWNLOAD_DEADLINE, self._clock)
         raw = read_body(response, limits, f"larger than {self.settings.MAX_API_BYTES:,} bytes (MAX_API_BYTES)")
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return None
+        return decode_json(raw)
 
     def get_channel(self, channel_id: str) -> dict[str, Any]:
         """The channel object for an ID (`GET /channels/{id}`)."""
