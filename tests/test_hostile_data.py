@@ -114,6 +114,9 @@ def test_malformed_messages_are_skipped_and_counted(
     assert saved(tmp_path) == good
     assert (summary.malformed, summary.failed) == (3, 0)
     assert "skipped a malformed message" in caplog.text
+    # Items that are no JSON objects are parts that cannot be read: counted, the rest of the message saved.
+    parts = ["attachment 3", "attachment 4", "component 2 item 1", "embed 4", "forward 1"]
+    assert [part.name for part in summary.unreadable] == parts
     year = [name for name in (p.name for p in tmp_path.iterdir()) if name.endswith("year9999.png")][0]
     assert year.startswith(f"{HOUR_AGO + timedelta(seconds=2):%Y-%m-%d_%H-%M-%S}")  # the id's time, not year 9999
     again = run(settings, tmp_path)  # progress was saved: nothing is paged twice, nothing crashes
@@ -125,11 +128,12 @@ def test_malformed_messages_end_to_end(server: FakeDiscord, tmp_path: Path) -> N
     env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
     args = ["--channel", CHANNEL_ID, "--output", "o", "--no-input", "--days", "1"]
     result = run_main(args, env, tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # the unreadable parts might have been pictures
     assert "Malformed:         3 messages skipped" in result.stdout and "debug:" not in result.stderr
+    assert "Unreadable:        5 message parts skipped" in result.stdout
     (tmp_path / "o" / ".discordpicextract.sqlite3").unlink()
     debug = run_main([*args, "--debug"], env, tmp_path)
-    assert debug.returncode == 0 and "debug: skipped a malformed message" in debug.stderr
+    assert debug.returncode == 1 and "debug: skipped a malformed message" in debug.stderr
     assert "Traceback" not in debug.stderr and USER_TOKEN not in debug.stderr
 
 

@@ -26,7 +26,17 @@ from picextract.download.saving import Fetched, PictureSaver, is_external
 from picextract.download.workers import DaemonPool
 from picextract.errors import StorageError
 from picextract.pictures.filters import FilterGate
-from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of, normalize_url
+from picextract.pictures.refs import (
+    PART_IDENTITY_PREFIX,
+    MalformedMessage,
+    MessagePictures,
+    PictureRef,
+    UnreadablePart,
+    datetime_to_snowflake,
+    message_id_of,
+    read_message,
+)
+from picextract.pictures.urls import normalize_url
 from picextract.store.index import IndexWriter, NoIndex, picture_dimensions
 from picextract.store.lock import FolderLock
 from picextract.store.state import DEAD_AFTER_RUNS, StateStore
@@ -85,10 +95,14 @@ class DownloadRun:
         self.summary.filters_on = options.message_filter.active
         self.workers = DaemonPool(options.workers, "download")
 
+    def read(self, message: dict[str, Any]) -> MessagePictures:
+        """The pictures of a message, of the kinds this run saves, and its parts that could not be read."""
+        settings = self.client.settings
+        return read_message(message, self.options.kinds, settings.CDN_BASE, settings.MEDIA_BASE)
+
     def extract(self, message: dict[str, Any]) -> list[PictureRef]:
         """The pictures of a message, of the kinds this run saves."""
-        settings = self.client.settings
-        return extract_pictures(message, self.options.kinds, settings.CDN_BASE, settings.MEDIA_BASE)
+        return self.read(message).pictures
 
     # --- planning (main thread only) ------------------------------------------------------
 
@@ -206,27 +220,51 @@ class DownloadRun:
 
     # --- sources ------------------------------------------------------------------------------
 
-    def pictures_of(self, message: Any) -> list[PictureRef] | None:
-        """The pictures of one message; None (counted, detail in the debug log) when its JSON cannot be read."""
+    def pictures_of(self, message: Any, source_id: str) -> list[PictureRef] | None:
+        """The pictures of one message; None (counted, detail in the debug log) when it has no usable id.
+        A part that cannot be read costs only itself: it is counted and read again on the next runs."""
         try:
-            refs = self.extract(message)
-            self.intent.see(message)
-            return refs
-        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as problem:
+            reading = self.read(message)
+        except MalformedMessage as problem:
             self.summary.malformed += 1
             log.debug("skipped a malformed message: %s: %.300r", problem, message)
             return None
+        self.intent.see(message)
+        for part in reading.unreadable:
+            self._unreadable(part, source_id)
+        return reading.pictures
+
+    def _unreadable(self, part: UnreadablePart, source_id: str) -> None:
+        """Count a part that could not be read (once a run) and record it, so that later runs read its
+        message again; unreadable on DEAD_AFTER_RUNS runs, it is given up, and said so once."""
+        if part.identity in self.handled or self.state.given_up(part.identity):
+            return
+        self.handled.add(part.identity)
+        log.debug("message %s: could not read %s: %s: %s", part.message_id, part.name, part.reason, part.excerpt)
+        if not self.options.dry_run and self.state.add_failure(part.identity, part.message_id, source_id) >= DEAD_AFTER_RUNS:
+            self.state.give_up(part.identity, "unreadable", part.reason)
+            part = replace(part, given_up=True)
+        self.summary.unreadable.append(part)
+
+    def _retried(self, identity: str, refs: list[PictureRef]) -> list[PictureRef] | None:
+        """The pictures a failure of an earlier run stands for; None when it still fails (a part still unreadable)."""
+        if not identity.startswith(PART_IDENTITY_PREFIX):
+            return [ref for ref in refs if ref.identity == identity]
+        if identity in self.handled:
+            return None
+        return [ref for ref in refs if self.state.lookup(ref.identity) is None]  # readable now: its pictures are new
 
     def _retry_failures(self, source: ChannelInfo, after: int, before: int | None) -> None:
-        """Try again the pictures that failed on an earlier run."""
+        """Try again the pictures that failed on an earlier run, and read again the parts that could not be read."""
         for identity, message_id in self.state.failures(source.id).items():
-            if message_id <= after or (before is not None and message_id >= before):
+            if message_id <= after or (before is not None and message_id >= before) or identity in self.handled:
                 continue
             message = self.client.get_message(source.id, message_id)
-            refs = (self.pictures_of(message) or []) if message else []
-            retried = [ref for ref in refs if ref.identity == identity]
-            if not retried and not self.options.dry_run:
-                self.state.clear_failure(identity)  # the message or picture is gone
+            retried = self._retried(identity, (self.pictures_of(message, source.id) or []) if message else [])
+            if retried is None:
+                continue
+            if not self.options.dry_run and (not retried or identity.startswith(PART_IDENTITY_PREFIX)):
+                self.state.clear_failure(identity)  # the message or picture is gone, or the part is readable now
             for ref in self.admit(message, retried) if message and retried else []:
                 self.handle(ref)
 
@@ -244,13 +282,13 @@ class DownloadRun:
         start, coverage = resume_point([self.state.coverage(k) for k in {key, unfiltered_key}], after)
         self._retry_failures(source, after, before)
         last_id = start
-        malformed_before = self.summary.malformed
+        malformed_before, unreadable_before = self.summary.malformed, len(self.summary.unreadable)
         for message in prefetched(
             channel_messages(self.client, source.id, start, before, self.cancel), PREFETCH_MESSAGES, self.cancel
         ):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
-            refs = self.pictures_of(message)
+            refs = self.pictures_of(message, source.id)
             if refs is None:
                 continue
             for ref in self.admit(message, refs):
@@ -264,6 +302,9 @@ class DownloadRun:
         skipped = self.summary.malformed - malformed_before
         if skipped:
             self.reporter.note(f"skipped {skipped} malformed message(s) in {source.label} (details with --debug)")
+        unreadable = len(self.summary.unreadable) - unreadable_before
+        if unreadable:
+            self.reporter.note(f"skipped {unreadable} unreadable message part(s) in {source.label} (details with --debug)")
         if not self.options.dry_run:
             self.state.set_coverage(key, coverage[0] if coverage else after, last_id)
 
