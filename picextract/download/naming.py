@@ -8,7 +8,7 @@ from picextract.discord.channels import ChannelInfo
 from picextract.download.options import RunOptions
 from picextract.download.results import SaveResult
 from picextract.download.saving import Fetched, PictureSaver
-from picextract.pictures.filenames import fit_name, max_name_chars, path_chars, with_suffix
+from picextract.pictures.filenames import fit_name, max_name_chars, name_candidates, path_chars
 from picextract.pictures.media import has_media_extension
 from picextract.pictures.refs import PictureRef
 from picextract.pictures.templates import render_name
@@ -55,13 +55,7 @@ class FileNames:
         return SaveResult(ref, name, "skipped", size)
 
     def _candidates(self, ref: PictureRef, base: str) -> tuple[str, ...]:
-        """The plain name, then the two suffixed forms; each keeps the full path under 250 characters."""
-        fit = self.name_chars
-        return (
-            fit_name(base, fit),
-            with_suffix(base, ref.suffix_id, fit),
-            with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", fit),
-        )
+        return name_candidates(base, ref, self.name_chars)
 
     def _owner(self, name: str) -> str | None:
         return self.state.owner_of(name) or self.reserved.get(name.casefold())

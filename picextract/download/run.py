@@ -11,7 +11,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -36,8 +36,7 @@ from picextract.pictures.refs import (
     message_id_of,
     read_message,
 )
-from picextract.pictures.urls import normalize_url
-from picextract.store.index import IndexWriter, NoIndex, picture_dimensions
+from picextract.store.index import IndexWriter, NoIndex, index_row, picture_dimensions
 from picextract.store.lock import FolderLock
 from picextract.store.state import DEAD_AFTER_RUNS, StateStore
 
@@ -137,25 +136,10 @@ class DownloadRun:
             return ref.width, ref.height
         return picture_dimensions(self.options.output_dir / filename) or ("", "")
 
-    def index_row(self, ref: PictureRef, filename: str) -> list[object]:
-        """One saved picture's row of index.csv."""
-        return [
-            filename,
-            ref.posted_at.astimezone(timezone.utc).isoformat(),
-            ref.message_id,
-            self.channel_names.get(ref.channel_id, ref.channel_id),
-            ref.author,
-            ref.text,
-            normalize_url(ref.url),
-            *self._dimensions(ref, filename),
-            self.guild_id(ref.channel_id),
-            ref.channel_id,
-            ref.kind,
-        ]
-
     def record(self, ref: PictureRef, filename: str, size_bytes: int) -> None:
         """A picture is on disk: into the state file first (it rebuilds the index), then index.csv."""
-        row = self.index_row(ref, filename)
+        channel = self.channel_names.get(ref.channel_id, ref.channel_id)
+        row = index_row(ref, filename, channel, self.guild_id(ref.channel_id), self._dimensions(ref, filename))
         self.state.record(ref.identity, filename, size_bytes, ref.message_id, ref.channel_id, row)
         self.index.append(row)
 

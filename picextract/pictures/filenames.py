@@ -89,6 +89,16 @@ def with_suffix(filename: str, suffix: str, max_chars: int | None = None) -> str
     return fit_name(filename, max_chars, suffix)
 
 
+def name_candidates(base: str, ref: PictureRef, max_chars: int) -> tuple[str, str, str]:
+    """The names a picture may take, in order: the plain name, then `_<id>` and `_<id>_<message id>` when
+    the ones before are taken; each keeps the full path under MAX_PATH_CHARS (`max_chars` from max_name_chars)."""
+    return (
+        fit_name(base, max_chars),
+        with_suffix(base, ref.suffix_id, max_chars),
+        with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", max_chars),
+    )
+
+
 def resolve_timezone(name: str) -> tzinfo | None:
     """`local` -> None (the system clock), `UTC`, or an IANA zone; ValueError when unknown."""
     if name.strip().lower() == "local":

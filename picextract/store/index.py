@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterable, Sequence
+from datetime import timezone
 from pathlib import Path
 
 from picextract.errors import StorageError
+from picextract.pictures.refs import PictureRef
+from picextract.pictures.urls import normalize_url
 
 INDEX_FILE_NAME = "index.csv"
 # New columns go at the end: older files stay readable (picextract/gallery/records.py parse_index).
@@ -26,6 +29,13 @@ INDEX_COLUMNS = [
     "kind",
 ]
 FIRST_COLUMNS = 9  # the columns of the first release; rows of that length are padded
+
+
+def index_row(ref: PictureRef, filename: str, channel: str, guild_id: str, dimensions: tuple[object, object]) -> list[object]:
+    """One saved picture's row, in INDEX_COLUMNS' order (`guild_id` "" for a DM; dimensions "" when unknown)."""
+    posted_at = ref.posted_at.astimezone(timezone.utc).isoformat()
+    row: list[object] = [filename, posted_at, ref.message_id, channel, ref.author, ref.text, normalize_url(ref.url), *dimensions]
+    return row + [guild_id, ref.channel_id, ref.kind]
 
 
 def padded_row(row: list[str]) -> list[str] | None:
