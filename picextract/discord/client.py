@@ -355,7 +355,7 @@ def _split_page(page: list[Any], cursor: int) -> tuple[list[tuple[int, dict[str,
     for message in page:
         raw_id = message.get("id") if isinstance(message, dict) else None
         text = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else ""
-        if not (text.isdigit() and len(text) <= 20):
+        if not (text.isascii() and text.isdigit() and len(text) <= 20):  # "¹" is a digit to isdigit(), not to int()
             unusable.append(message)
         elif int(text) > cursor:
             fresh.append((int(text), message))

@@ -48,9 +48,10 @@ def text(value: Any) -> str:
 
 
 def is_snowflake(value: Any) -> bool:
-    """A Discord id: digits (as text or a number) in the 63-bit range, not 0."""
+    """A Discord id: ASCII digits (as text or a number) in the 63-bit range, not 0."""
     digits = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    return digits.isdigit() and 0 < int(digits) <= MAX_SNOWFLAKE
+    # isascii: "¹" and "١٢٣" are digits to str.isdigit() too; int() refuses the first and reads the second.
+    return digits.isascii() and digits.isdigit() and 0 < int(digits) <= MAX_SNOWFLAKE
 
 
 def _items(value: Any) -> list[Any]:
