@@ -362,7 +362,12 @@ def test_malformed_thread_objects_do_not_stop_the_run(server: FakeDiscord, setti
     junk = {"guild_id": GUILD_ID, "parent_id": CHANNEL_ID, "thread_metadata": {"archived": False}, "type": "x"}
     server.state.channels["junk-1"] = {**junk, "id": None}
     server.state.channels["junk-2"] = {**junk, "id": "123", "last_message_id": "abc", "name": 5}
-    server.state.channels["junk-3"] = {**junk, "id": "¹²", "last_message_id": "¹", "name": "x"}  # digits to isdigit(), not to int()
+    server.state.channels["junk-3"] = {
+        **junk,
+        "id": "¹²",
+        "last_message_id": "¹",
+        "name": "x",
+    }  # digits to isdigit(), not to int()
     client = DiscordClient(f"Bot {BOT_TOKEN}", settings)
     try:
         channel = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)
