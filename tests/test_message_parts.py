@@ -21,6 +21,7 @@ from picextract.discord.client import DiscordClient
 from picextract.download.results import Summary
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, MessageFactory, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
+from picextract.pictures.filters import MessageFilter, parse_filter
 from picextract.pictures.refs import COMPONENTS_V2_FLAG, DEFAULT_KINDS
 from picextract.store.state import DEAD_AFTER_RUNS
 from tests.conftest import program_env, run_main, saved_pictures
@@ -32,10 +33,13 @@ BROKEN = "http://[::1/x.png"  # urllib.parse: ValueError("Invalid IPv6 URL"); an
 WITH_STICKERS = DEFAULT_KINDS | {"stickers"}
 
 
-def run(settings: Settings, out: Path, kinds: frozenset[str] = DEFAULT_KINDS) -> Summary:
+def run(
+    settings: Settings, out: Path, kinds: frozenset[str] = DEFAULT_KINDS, message_filter: MessageFilter | None = None
+) -> Summary:
     client = DiscordClient(USER_TOKEN, settings)
     try:
-        return DiscordDownloader(client, out, UTC, workers=2, kinds=kinds).run(CHANNEL, HOUR_AGO - timedelta(minutes=5))
+        downloader = DiscordDownloader(client, out, UTC, workers=2, kinds=kinds, message_filter=message_filter)
+        return downloader.run(CHANNEL, HOUR_AGO - timedelta(minutes=5))
     finally:
         client.close()
 
@@ -119,6 +123,18 @@ def test_a_forwarded_part_is_named_by_its_forward(server: FakeDiscord, settings:
     summary = run(settings, tmp_path)
     assert names(tmp_path) == ["forwarded.png"]
     assert unreadable(summary) == [f"{message['id']}: forward 1 link 1"]
+
+
+def test_a_part_of_a_message_the_filters_leave_out_is_no_error(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    """Only a message the user wants could have held a picture the user wanted."""
+    factory = setup_server(server)
+    text_message(factory, f"see {BROKEN}")  # by "signals"
+    wanted = factory.message(HOUR_AGO, f"mine {BROKEN}", author={"id": "42", "username": "me", "discriminator": "0"})
+    summary = run(settings, tmp_path, message_filter=parse_filter(["me"], None, None))
+    assert (unreadable(summary), summary.left_out) == ([f"{wanted['id']}: link 1"], 1)
+    held = run(settings, tmp_path / "folded", message_filter=parse_filter(["ME"], None, None))  # matched ignoring case
+    assert unreadable(held) == [f"{wanted['id']}: link 1"]
+    assert not run(settings, tmp_path / "others", message_filter=parse_filter(["someone"], None, None)).has_errors
 
 
 def test_unreadable_parts_are_tried_again_then_given_up(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:

@@ -105,22 +105,26 @@ class DownloadRun:
 
     # --- planning (main thread only) ------------------------------------------------------
 
-    def admit(self, message: dict[str, Any], pictures: list[PictureRef] | None = None) -> list[PictureRef]:
-        """The pictures of a message that pass the filters; those left out are counted."""
-        pictures = self.extract(message) if pictures is None else pictures
+    def admit(self, message: dict[str, Any], reading: MessagePictures, source_id: str) -> list[PictureRef]:
+        """The pictures of a message that pass the filters; those left out are counted. Its parts that
+        could not be read count only when the filters keep it: only then might they hold a wanted picture."""
         verdict = self.gate.see(message)
         if verdict is False:
-            self.summary.left_out += len(pictures)
-        return pictures if verdict else []
+            self.summary.left_out += len(reading.pictures)
+        for part in reading.unreadable if verdict else []:
+            self._unreadable(part, source_id)
+        return reading.pictures if verdict else []
 
-    def release_held(self) -> None:
+    def release_held(self, source_id: str) -> None:
         """Decide on the messages whose author matched only ignoring case, now the source's authors are known."""
         for message, keep in self.gate.release():
-            pictures = self.extract(message)
+            reading = self.read(message)
             if not keep:
-                self.summary.left_out += len(pictures)
+                self.summary.left_out += len(reading.pictures)
                 continue
-            for ref in pictures:
+            for part in reading.unreadable:
+                self._unreadable(part, source_id)
+            for ref in reading.pictures:
                 self.handle(ref)
 
     # --- results ----------------------------------------------------------------------------
@@ -204,9 +208,8 @@ class DownloadRun:
 
     # --- sources ------------------------------------------------------------------------------
 
-    def pictures_of(self, message: Any, source_id: str) -> list[PictureRef] | None:
-        """The pictures of one message; None (counted, detail in the debug log) when it has no usable id.
-        A part that cannot be read costs only itself: it is counted and read again on the next runs."""
+    def pictures_of(self, message: Any) -> MessagePictures | None:
+        """What one message holds; None (counted, detail in the debug log) when it has no usable id."""
         try:
             reading = self.read(message)
         except MalformedMessage as problem:
@@ -214,9 +217,7 @@ class DownloadRun:
             log.debug("skipped a malformed message: %s: %.300r", problem, message)
             return None
         self.intent.see(message)
-        for part in reading.unreadable:
-            self._unreadable(part, source_id)
-        return reading.pictures
+        return reading
 
     def _unreadable(self, part: UnreadablePart, source_id: str) -> None:
         """Count a part that could not be read (once a run) and record it, so that later runs read its
@@ -230,13 +231,15 @@ class DownloadRun:
             part = replace(part, given_up=True)
         self.summary.unreadable.append(part)
 
-    def _retried(self, identity: str, refs: list[PictureRef]) -> list[PictureRef] | None:
-        """The pictures a failure of an earlier run stands for; None when it still fails (a part still unreadable)."""
+    def _retried(self, identity: str, reading: MessagePictures) -> MessagePictures:
+        """What a failure of an earlier run stands for now: its picture, or the part (still unreadable), or the
+        part's pictures (readable now: those not saved yet); nothing when it is gone."""
         if not identity.startswith(PART_IDENTITY_PREFIX):
-            return [ref for ref in refs if ref.identity == identity]
-        if identity in self.handled:
-            return None
-        return [ref for ref in refs if self.state.lookup(ref.identity) is None]  # readable now: its pictures are new
+            return MessagePictures([ref for ref in reading.pictures if ref.identity == identity], [])
+        still = [part for part in reading.unreadable if part.identity == identity]
+        return MessagePictures(
+            [] if still else [ref for ref in reading.pictures if self.state.lookup(ref.identity) is None], still
+        )
 
     def _retry_failures(self, source: ChannelInfo, after: int, before: int | None) -> None:
         """Try again the pictures that failed on an earlier run, and read again the parts that could not be read."""
@@ -244,12 +247,12 @@ class DownloadRun:
             if message_id <= after or (before is not None and message_id >= before) or identity in self.handled:
                 continue
             message = self.client.get_message(source.id, message_id)
-            retried = self._retried(identity, (self.pictures_of(message, source.id) or []) if message else [])
-            if retried is None:
-                continue
-            if not self.options.dry_run and (not retried or identity.startswith(PART_IDENTITY_PREFIX)):
+            reading = self.pictures_of(message) if message else None
+            retried = self._retried(identity, reading) if reading else MessagePictures([], [])
+            still = retried.unreadable if identity.startswith(PART_IDENTITY_PREFIX) else retried.pictures
+            if not still and not self.options.dry_run:
                 self.state.clear_failure(identity)  # the message or picture is gone, or the part is readable now
-            for ref in self.admit(message, retried) if message and retried else []:
+            for ref in self.admit(message, retried, source.id) if message and reading else []:
                 self.handle(ref)
 
     def process_source(self, source: ChannelInfo, since: datetime, until: datetime | None) -> None:
@@ -272,13 +275,13 @@ class DownloadRun:
         ):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
-            refs = self.pictures_of(message, source.id)
-            if refs is None:
+            reading = self.pictures_of(message)
+            if reading is None:
                 continue
-            for ref in self.admit(message, refs):
+            for ref in self.admit(message, reading, source.id):
                 self.handle(ref)
             last_id = max(last_id, message_id_of(message))
-        self.release_held()
+        self.release_held(source.id)
         self.drain(keep=0)
         self.intent.finish()
         self.summary.authors_seen.update(self.gate.authors)
