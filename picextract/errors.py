@@ -12,7 +12,7 @@ class ExitCode(IntEnum):
     """What each program's exit status means (README "Exit codes"; httpie's ExitStatus is the model)."""
 
     OK = 0
-    SOME_FAILED = 1  # finished, but some pictures failed (or, for the dedup, need a look)
+    SOME_FAILED = 1  # finished, but some pictures failed or message parts could not be read (dedup: need a look)
     USAGE = 2  # bad flag, missing value, bad setting
     DISCORD_REFUSED = 3  # token refused, no access, unknown channel or server
     STORAGE = 4  # disk full, read-only or locked folder, damaged state file
@@ -20,7 +20,7 @@ class ExitCode(IntEnum):
 
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 ok, 1 some pictures failed, 2 usage or configuration error, 3 Discord refused, "
+    "Exit codes: 0 ok, 1 some pictures failed (or parts of messages could not be read), 2 usage or configuration error, 3 Discord refused, "
     "4 local storage error, 130 interrupted."
 )
 

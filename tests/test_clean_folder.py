@@ -43,8 +43,8 @@ def _clean_folders(below: Path) -> list[str]:
 
 
 def _pictures_read(stdout: str) -> list[int]:
-    """The `Pictures` line of each dedup summary the run printed."""
-    return [int(count) for count in re.findall(r"^  Pictures:\s+(\d+)$", stdout, re.MULTILINE)]
+    """The `Total images scanned` line (the pictures looked at) of each dedup summary the run printed."""
+    return [int(count) for count in re.findall(r"^\s*Total images scanned: (\d+)$", stdout, re.MULTILINE)]
 
 
 def _wait_for_clean_pictures(below: Path, count: int, timeout: float = 20) -> None:

@@ -87,26 +87,39 @@ def test_statistics_text_without_duplicates() -> None:
     assert "No dated duplicates found" in statistics_text([])
 
 
+SEED_SUMMARY = [  # the seed's block (deduplicate_images.py of the first release), word for word
+    "=" * 60,
+    "Deduplication Summary:",
+    "  Total images scanned: 3937",
+    "  Unique images copied: 2375",
+    "  Duplicates skipped: 1562",
+    "  Duplicate groups found: 1512",
+]
+
+
+def test_summary_starts_with_the_seeds_block() -> None:
+    """Scripts and people read the seed's lines; the lines added since come after them."""
+    counts = Counts(scanned=3937, others=0, unreadable=0, not_examined=0, links=0, kept=2375, removed=1562, groups=1512)
+    assert summary_text(counts).splitlines()[: len(SEED_SUMMARY)] == SEED_SUMMARY
+
+
 def test_summary_text_accounts_for_every_file() -> None:
-    counts = Counts(pictures=3937, others=12, unreadable=3, links=2, kept=2378, removed=1562, groups=1512)
+    counts = Counts(scanned=3937, others=12, unreadable=2, not_examined=1, links=2, kept=2375, removed=1562, groups=1512)
     assert summary_text(counts).splitlines() == [
-        "=" * 60,
-        "Deduplication Summary:",
-        "  Files found:              3954",
-        "  Pictures:                 3937",
-        "  Not pictures (ignored):   12",
-        "  Could not be read:        3 (kept, never removed)",
-        "  Links not followed:       2",
-        "  Unique images copied:     2378",
-        "  Duplicates skipped:       1562",
-        "  Duplicate groups found:   1512",
+        *SEED_SUMMARY,
+        "  Files found: 3952",
+        "  Not pictures (ignored): 12",
+        "  Could not be read: 3 (kept, never removed)",
+        "  Links not followed: 2",
         "=" * 60,
     ]
 
 
 def test_dry_run_summary_says_would_copy() -> None:
-    text = summary_text(Counts(pictures=3, others=0, unreadable=0, links=0, kept=2, removed=1, groups=1, dry_run=True))
-    assert "  Would copy (unique):      2" in text and "copied" not in text and "(dry run)" in text
+    text = summary_text(
+        Counts(scanned=3, others=0, unreadable=0, not_examined=0, links=0, kept=2, removed=1, groups=1, dry_run=True)
+    )
+    assert "  Would copy (unique): 2" in text and "copied" not in text and "(dry run)" in text
 
 
 def test_buckets_skip_files_that_share_no_date_and_size() -> None:
@@ -272,10 +285,12 @@ def test_end_to_end_exact_rule(source: Path, tmp_path: Path) -> None:
     )
     assert {p.name: p.read_bytes() for p in source.iterdir()} == before  # source untouched
     out = result.stdout
-    assert "  Files found:              14\n  Pictures:                 11\n  Not pictures (ignored):   1\n" in out
-    assert "  Could not be read:        2 (kept, never removed)" in out
-    assert "  Unique images copied:     10" in out
-    assert "  Duplicates skipped:       3" in out and "  Duplicate groups found:   2" in out
+    # Total images scanned: the 13 pictures looked at, the 2 that could not be read among them (kept, never removed).
+    seed_block = "  Total images scanned: 13\n  Unique images copied: 10\n  Duplicates skipped: 3\n  Duplicate groups found: 2\n"
+    new_lines = (
+        "  Files found: 14\n  Not pictures (ignored): 1\n  Could not be read: 2 (kept, never removed)\n  Links not followed: 0\n"
+    )
+    assert f"Deduplication Summary:\n{seed_block}{new_lines}" in out
     assert "Total pairs calculated:     2" in out  # the undated pair is left out of the statistics
     assert "Maximum difference:         3.1m (186.0s)" in out
     assert "Note: 10 copied now, 0 already in" in out
@@ -300,7 +315,7 @@ def test_window_catches_midnight_repost_and_csv_report(source: Path, tmp_path: P
     )
     assert result.returncode == 1, result.stderr
     assert not (tmp_path / "clean" / "2026-01-06_00-00-40_midnight.png").exists()
-    assert "  Duplicates skipped:       4" in result.stdout
+    assert "  Duplicates skipped: 4" in result.stdout
     rows = list(csv.DictReader((tmp_path / "r.csv").open()))
     assert len(rows) == 14 and {row["status"] for row in rows} == {"kept", "removed", "unreadable", "not a picture"}
 
@@ -315,7 +330,7 @@ def test_dry_run_and_link(source: Path, tmp_path: Path) -> None:
     dry = _dedup(["--source", str(source), "--output", str(tmp_path / "dry"), "--dry-run"], tmp_path)
     assert dry.returncode == 1 and not (tmp_path / "dry").exists()
     assert f"Note: dry run: would copy 10 pictures to {tmp_path / 'dry'}; nothing was copied." in dry.stdout
-    assert "copied now" not in dry.stdout and "  Would copy (unique):      10" in dry.stdout
+    assert "copied now" not in dry.stdout and "  Would copy (unique): 10" in dry.stdout
     linked = _dedup(["--source", str(source), "--output", str(tmp_path / "linked"), "--link"], tmp_path)
     assert linked.returncode == 1
     kept = tmp_path / "linked" / "2026-01-05_09-30-00_chart.png"

@@ -23,7 +23,7 @@ def test_download_then_dedup_into_clean_folder(server: FakeDiscord, tmp_path: Pa
     env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN, XDG_CACHE_HOME=str(tmp_path / ".cache"))
     result = run_main(["--channel", CHANNEL_ID, "--output", "pics", "--timezone", "UTC", "--dedup"], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Duplicates skipped:       1" in result.stdout
+    assert "  Duplicates skipped: 1" in result.stdout
     clean = tmp_path / "pics-clean"
     pictures = sorted(path.name for path in clean.iterdir() if path.name != "index.csv")
     assert [name.split("_", 2)[2] for name in pictures] == ["chart.png", "other.png"]

@@ -90,13 +90,13 @@ def test_real_world_files_are_all_accounted_for_and_never_removed_unread(pillow_
     result = _dedup(["--source", str(pillow_images), "--output", str(tmp_path / "out"), "--report", str(report)], tmp_path)
     assert result.returncode == 1  # some files are broken on purpose: the user should look
     assert _snapshot(pillow_images) == before  # read, never changed
-    assert f"  Files found:              {files}\n" in result.stdout
+    assert f"  Files found: {files}\n" in result.stdout
     rows = list(csv.DictReader(report.open(encoding="utf-8")))
     assert len(rows) == files  # every file has its row
     statuses = {row["status"] for row in rows}
     assert statuses == {"kept", "removed", "unreadable", "not a picture"}
     unreadable = {row["file"] for row in rows if row["status"] == "unreadable"}
-    assert f"  Could not be read:        {len(unreadable)} (kept, never removed)" in result.stdout
+    assert f"  Could not be read: {len(unreadable)} (kept, never removed)" in result.stdout
     for row in rows:
         if row["status"] == "removed":  # a duplicate only when both it and its keeper hashed alike
             assert row["phash"] and row["kept_file"] not in unreadable

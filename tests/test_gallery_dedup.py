@@ -136,6 +136,7 @@ def test_review_page(browser: WebDriver, tmp_path: Path) -> None:
     )
     printed_summary = _printed_summary(result.stdout)
     assert len(summary) == 8 and all(printed_summary.get(label) == value for label, value in summary.items())
+    assert list(summary)[:4] == ["Total images scanned", "Would copy (unique)", "Duplicates skipped", "Duplicate groups found"]
 
     bars = browser.execute_script("return [...document.querySelectorAll('svg.histogram rect.bar')].map(r => +r.dataset.count)")
     assert sum(bars) == int(printed["Total pairs calculated"]) and len(bars) == 24

@@ -93,7 +93,7 @@ def post_malformed(server: FakeDiscord) -> dict[str, bytes]:
         [factory.attachment("year9999.png", good["year9999.png"])],
         timestamp="9999-12-31T23:59:59+00:00",
     )
-    for seconds, shown_id in ((3, None), (4, "abc"), (5, "99999999999999999999999999")):
+    for seconds, shown_id in ((3, None), (4, "abc"), (5, "99999999999999999999999999"), (5, "¹"), (5, "١٢٣")):
         real_id = snowflake_at(HOUR_AGO + timedelta(seconds=seconds), server.next_id())
         fields = {
             "type": 0,
@@ -115,8 +115,11 @@ def test_malformed_messages_are_skipped_and_counted(
     with caplog.at_level(logging.DEBUG, logger="picextract"):
         summary = run(settings, tmp_path)
     assert saved(tmp_path) == good
-    assert (summary.malformed, summary.failed) == (3, 0)
+    assert (summary.malformed, summary.failed) == (5, 0)
     assert "skipped a malformed message" in caplog.text
+    # Items that are no JSON objects are parts that cannot be read: counted, the rest of the message saved.
+    parts = ["attachment 3", "attachment 4", "component 2 item 1", "embed 4", "forward 1"]
+    assert [part.name for part in summary.unreadable] == parts
     year = [name for name in (p.name for p in tmp_path.iterdir()) if name.endswith("year9999.png")][0]
     assert year.startswith(f"{HOUR_AGO + timedelta(seconds=2):%Y-%m-%d_%H-%M-%S}")  # the id's time, not year 9999
     again = run(settings, tmp_path)  # progress was saved: nothing is paged twice, nothing crashes
@@ -128,12 +131,29 @@ def test_malformed_messages_end_to_end(server: FakeDiscord, tmp_path: Path) -> N
     env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
     args = ["--channel", CHANNEL_ID, "--output", "o", "--no-input", "--days", "1"]
     result = run_main(args, env, tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "Malformed:         3 messages skipped" in result.stdout and "debug:" not in result.stderr
+    assert result.returncode == 1, result.stderr  # the unreadable parts might have been pictures
+    assert "Malformed:         5 messages skipped" in result.stdout and "debug:" not in result.stderr
+    assert "Unreadable:        5 message parts skipped" in result.stdout
     (tmp_path / "o" / ".discordpicextract.sqlite3").unlink()
     debug = run_main([*args, "--debug"], env, tmp_path)
-    assert debug.returncode == 0 and "debug: skipped a malformed message" in debug.stderr
+    assert debug.returncode == 1 and "debug: skipped a malformed message" in debug.stderr
     assert "Traceback" not in debug.stderr and USER_TOKEN not in debug.stderr
+
+
+def test_lone_surrogates_in_the_json_become_replacement_characters(
+    server: FakeDiscord, settings: Settings, tmp_path: Path
+) -> None:
+    """`"\\ud83d"` without its pair is valid JSON but has no UTF-8 form: names, the index and the state file need one."""
+    factory = setup_server(server)
+    picture = make_picture(1)
+    attachment = factory.attachment("shot.png", picture)
+    attachment["filename"] = "shot \ud83d.png"
+    author = {"id": "80351110224678912", "username": "u\udc00", "global_name": "\ud800", "discriminator": "0"}
+    factory.message(HOUR_AGO, "text \ud83d", [attachment], author=author)
+    summary = run(settings, tmp_path)
+    assert (summary.downloaded, summary.failed, saved(tmp_path)) == (1, 0, {"shot \ufffd.png": picture})
+    index = (tmp_path / "index.csv").read_text(encoding="utf-8")
+    assert "text \ufffd" in index and "\ufffd" in summary.authors_seen["80351110224678912"].global_name
 
 
 _FIELDS = [
@@ -345,6 +365,12 @@ def test_malformed_thread_objects_do_not_stop_the_run(server: FakeDiscord, setti
     junk = {"guild_id": GUILD_ID, "parent_id": CHANNEL_ID, "thread_metadata": {"archived": False}, "type": "x"}
     server.state.channels["junk-1"] = {**junk, "id": None}
     server.state.channels["junk-2"] = {**junk, "id": "123", "last_message_id": "abc", "name": 5}
+    server.state.channels["junk-3"] = {
+        **junk,
+        "id": "¹²",
+        "last_message_id": "¹",
+        "name": "x",
+    }  # digits to isdigit(), not to int()
     client = DiscordClient(f"Bot {BOT_TOKEN}", settings)
     try:
         channel = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)

@@ -13,8 +13,11 @@ from picextract.discord.client import DiscordClient
 from picextract.download.options import RunOptions
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, MessageFactory, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import posting_order
-from picextract.store.layout import INDEX_FILE_NAME
+from picextract.gallery.page import build_gallery, folder_files, read_index
+from picextract.gallery.records import gallery_items
+from picextract.store.index import MAX_INDEX_TEXT_CHARS, posting_order, write_index
+from picextract.store.layout import GALLERY_FILE_NAME, INDEX_FILE_NAME
+from tests.conftest import program_env, run_main
 
 UTC = timezone.utc
 
@@ -72,3 +75,29 @@ def test_posting_order_is_by_time_then_name() -> None:
         ["c.png", "2026-01-01T23:59:59+00:00"],
     ]
     assert [row[0] for row in posting_order(rows)] == ["c.png", "a.png", "b.png"]
+
+
+def test_a_huge_text_is_clipped_and_the_gallery_still_builds(server: FakeDiscord, tmp_path: Path) -> None:
+    """A message text over the csv module's field limit (131,072 characters) stopped the gallery; Discord's own limit is 4,000."""
+    factory = setup_server(server)
+    factory.message(datetime.now(UTC) - timedelta(hours=1), "x" * 200_000, [factory.attachment("wordy.png", make_picture(1))])
+    env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
+    result = run_main(["--channel", CHANNEL_ID, "--output", "o", "--no-input", "--days", "1"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    (row,) = _rows(tmp_path / "o")
+    assert row["text"] == "x" * (MAX_INDEX_TEXT_CHARS - 1) + "…"
+    assert (tmp_path / "o" / GALLERY_FILE_NAME).is_file()
+
+
+def test_the_gallery_builds_beside_an_index_with_a_huge_field(tmp_path: Path) -> None:
+    """An index.csv written by an older version (or by hand) with a field over the csv limit: its other rows still show."""
+    (tmp_path / "2026-01-01_10-00-00_a.png").write_bytes(make_picture(1))
+    (tmp_path / "2026-01-01_11-00-00_b.png").write_bytes(make_picture(2))
+    write_index(
+        tmp_path / INDEX_FILE_NAME,
+        [["2026-01-01_10-00-00_a.png", "", "1", "#c", "me", "first"], ["b", "", "2", "#c", "me", "y" * 200_000]],
+    )
+    build_gallery(tmp_path)
+    assert (tmp_path / GALLERY_FILE_NAME).is_file()
+    items = gallery_items(read_index(tmp_path), folder_files(tmp_path), {})
+    assert {item.file: item.text for item in items} == {"2026-01-01_10-00-00_a.png": "first", "2026-01-01_11-00-00_b.png": ""}

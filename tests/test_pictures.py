@@ -14,9 +14,9 @@ from picextract.pictures.refs import (
     PictureRef,
     datetime_to_snowflake,
     extract_pictures,
-    normalize_url,
     snowflake_to_datetime,
 )
+from picextract.pictures.urls import normalize_url
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "discord_fixtures"
 UTC = timezone.utc

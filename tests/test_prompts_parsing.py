@@ -15,7 +15,7 @@ from picextract.cli.progress import format_header, format_summary
 from picextract.discord.channel_spec import ChannelSpec, guild_of, parse_channel_list, parse_channel_spec
 from picextract.discord.channels import ChannelInfo, Reachable
 from picextract.download.results import SaveResult, Summary
-from picextract.pictures.filenames import MAX_PATH_CHARS, build_filename, max_name_chars, path_chars, with_suffix
+from picextract.pictures.filenames import MAX_PATH_CHARS, build_filename, max_name_chars, name_candidates, path_chars, with_suffix
 from picextract.pictures.refs import PictureRef
 
 G, C, M = "1100000000000000001", "1100000000000000002", "1199999999999999990"
@@ -178,3 +178,27 @@ def test_full_paths_stay_under_250_characters(folder_chars: int, original: str) 
             assert folder_chars + 1 + path_chars(name) < MAX_PATH_CHARS, name
     assert build_filename(posted, "chart.png", UTC, max_name_chars(3)) == "2026-01-02_03-04-05_chart.png"
     assert with_suffix("2026-01-02_03-04-05_" + "a" * 300 + ".png", "77", 60).endswith("aaa_77.png")
+
+
+@pytest.mark.parametrize("stem", ["ࠀ" * 80, "a" * 240, "😀" * 60])
+def test_suffixed_names_and_their_part_files_stay_under_255_bytes(stem: str) -> None:
+    """A `--name` template gives up to 240 bytes; the suffix of a taken name and the download's `.<8 hex>.part` come on top."""
+    base = stem + ".png"
+    for name in name_candidates(
+        base,
+        PictureRef(
+            "attachment:1157854642810654821",
+            "",
+            None,
+            "",
+            None,
+            None,
+            1157854642810654822,
+            "",
+            datetime(2026, 1, 2, tzinfo=UTC),
+            "attachment",
+        ),
+        247,
+    ):
+        assert len(f"{name}.0123abcd.part".encode()) <= 255, name
+        assert name.endswith(".png") and name.startswith(stem[:10])

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from picextract.discord.channels import ChannelInfo
 from picextract.download.results import SaveResult, Summary
+from picextract.store.state import DEAD_AFTER_RUNS
 
 FIRST_FAILURES_SHOWN = 3
 
@@ -120,6 +121,23 @@ def _headline(summary: Summary, channel: ChannelInfo, dry_run: bool) -> str:
     return f"{channel.label}: {state}"
 
 
+def _unreadable_lines(summary: Summary) -> list[str]:
+    """The parts of messages that could not be read: how many, and the first ones by message and place."""
+    count = len(summary.unreadable)
+    if not count:
+        return []
+    lines = [
+        f"  Unreadable:        {count} message part{'s' if count != 1 else ''} skipped, the rest kept"
+        " (read again next run; details with --debug)"
+    ]
+    for part in summary.unreadable[:FIRST_FAILURES_SHOWN]:
+        given_up = f"; unreadable on {DEAD_AFTER_RUNS} runs: not read again" if part.given_up else ""
+        lines.append(f"    message {part.message_id}: {part.name}{given_up}")
+    if count > FIRST_FAILURES_SHOWN:
+        lines.append(f"    … and {count - FIRST_FAILURES_SHOWN} more (--debug names them)")
+    return lines
+
+
 def format_summary(
     summary: Summary, channel: ChannelInfo, output_dir: Path, dry_run: bool = False, by_kind: Mapping[str, int] | None = None
 ) -> str:
@@ -149,6 +167,7 @@ def format_summary(
         lines.append(f"  Not pictures:      {summary.not_pictures} (links to web pages; not fetched again)")
     if summary.malformed:
         lines.append(f"  Malformed:         {summary.malformed} messages skipped (details with --debug)")
+    lines += _unreadable_lines(summary)
     if summary.refreshed:
         lines.append(f"  Refreshed links:   {summary.refreshed}")
     rate = f" ({summary.downloaded / seconds:.1f} pictures/s, {megabytes / seconds:.2f} MB/s)" if summary.downloaded else ""

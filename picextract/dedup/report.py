@@ -71,38 +71,46 @@ def _row(label: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class Counts:
-    """What one run found and did: every file found is a picture, another file, a skipped link or unreadable."""
+    """What one run found and did: every file found is a picture looked at, another file, a link not
+    followed, or a file or folder that could not be examined."""
 
-    pictures: int  # readable pictures (unreadable ones are counted apart)
+    scanned: int  # pictures looked at, readable or not: each one is kept or removed
     others: int
-    unreadable: int  # pictures and folders that could not be read
+    unreadable: int  # pictures among `scanned` that could not be read (kept, never removed)
+    not_examined: int  # files and folders the scan could not open or examine
     links: int
     kept: int
     removed: int
     groups: int
     dry_run: bool = False
 
+    @property
+    def could_not_read(self) -> int:
+        """Pictures that could not be read plus files and folders that could not be examined."""
+        return self.unreadable + self.not_examined
+
 
 def summary_rows(counts: Counts) -> list[tuple[str, str]]:
-    """The summary's labels and values: printed by summary_text, shown on the review page."""
-    found = counts.pictures + counts.others + counts.unreadable + counts.links
+    """The summary's labels and values: the seed's four first, in its words, then how every file was accounted for;
+    printed by summary_text, shown on the review page."""
+    found = counts.scanned + counts.others + counts.not_examined + counts.links
     unique = "Would copy (unique)" if counts.dry_run else "Unique images copied"
     return [
-        ("Files found", str(found)),
-        ("Pictures", str(counts.pictures)),
-        ("Not pictures (ignored)", str(counts.others)),
-        ("Could not be read", f"{counts.unreadable}" + (" (kept, never removed)" if counts.unreadable else "")),
-        ("Links not followed", str(counts.links)),
+        ("Total images scanned", str(counts.scanned)),
         (unique, str(counts.kept)),
         ("Duplicates skipped", str(counts.removed)),
         ("Duplicate groups found", str(counts.groups)),
+        ("Files found", str(found)),
+        ("Not pictures (ignored)", str(counts.others)),
+        ("Could not be read", f"{counts.could_not_read}" + (" (kept, never removed)" if counts.could_not_read else "")),
+        ("Links not followed", str(counts.links)),
     ]
 
 
 def summary_text(counts: Counts) -> str:
-    """The framed deduplication summary."""
+    """The framed deduplication summary, its lines as the seed printed them (`  Total images scanned: 3937`)."""
     title = "Deduplication Summary:" + (" (dry run)" if counts.dry_run else "")
-    rows = [_row(f"  {label}", value) for label, value in summary_rows(counts)]
+    rows = [f"  {label}: {value}" for label, value in summary_rows(counts)]
     return "\n".join([FRAME_SUMMARY, title, *rows, FRAME_SUMMARY])
 
 

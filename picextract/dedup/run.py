@@ -141,11 +141,11 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
         write_indexes(options.source, options.output, scan, result)
     if options.report is not None:
         write_report(options.report, report_rows(scan, reading.problems, result))
-    unreadable_pictures = len(reading.problems)
     counts = Counts(
-        pictures=len(reading.images) - unreadable_pictures,
+        scanned=len(reading.images),
         others=len(scan.others),
-        unreadable=unreadable_pictures + len(scan.problems),
+        unreadable=len(reading.problems),
+        not_examined=len(scan.problems),
         links=len(scan.links_skipped),
         kept=len(result.kept),
         removed=len(result.removed),
@@ -167,7 +167,7 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
     else:
         not_copied = f"; {len(placed.unreadable)} could not be read, not copied" if placed.unreadable else ""
         print(f"\nNote: {placed.new} copied now, {placed.already} already in {options.output}{not_copied}.", file=out)
-    return ExitCode.SOME_FAILED if counts.unreadable or placed.unreadable else ExitCode.OK
+    return ExitCode.SOME_FAILED if counts.could_not_read or placed.unreadable else ExitCode.OK
 
 
 def dedup_after_download(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import requests
@@ -11,6 +13,30 @@ from picextract.discord.rate_limits import retry_after_seconds
 from picextract.discord.transfer import RateLimited
 
 SEARCH_NOT_READY = 110000  # 202 "Index not yet available", https://docs.discord.food/resources/channel#search-threads
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(key): _without_surrogates(item) for key, item in value.items()}
+    return value
+
+
+def decode_json(raw: bytes) -> Any:
+    """An answer's JSON (None when it is not JSON); a lone surrogate (`"\\ud83d"` without its pair)
+    becomes U+FFFD, so every text has a UTF-8 form for names, the index and the state file."""
+    try:
+        decoded = json.loads(raw)
+        # JSON may escape half of a UTF-16 pair on its own (RFC 8259 section 8.2); only then is the walk needed.
+        return _without_surrogates(decoded) if re.search(rb"\\u[dD][89a-fA-F]", raw) else decoded
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
+        return None
 
 
 class Retryable(Exception):

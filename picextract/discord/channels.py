@@ -103,8 +103,9 @@ def _channel_type(channel: dict[str, Any], default: int) -> int:
 def thread_last_active(thread: dict[str, Any]) -> datetime:
     """When a thread last had a message (its last_message_id, else its creation); the epoch when neither is usable."""
     for value in (thread.get("last_message_id"), thread.get("id")):
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isdigit() and len(str(value)) <= 20:
-            return snowflake_to_datetime(value)
+        text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+        if text.isascii() and text.isdigit() and len(text) <= 20:
+            return snowflake_to_datetime(text)
     return datetime.fromtimestamp(0, timezone.utc)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -14,7 +13,7 @@ import requests
 import urllib3
 
 from config import Settings
-from picextract.discord.answers import Retryable, api_outcome
+from picextract.discord.answers import Retryable, api_outcome, decode_json
 from picextract.discord.errors import ApiError
 from picextract.discord.pace import pace_for
 from picextract.discord.rate_limits import RateLimiter, WaitTooLong
@@ -175,10 +174,7 @@ class DiscordClient:
         too_large = f"larger than {self.settings.MAX_API_BYTES:,} bytes (MAX_API_BYTES)"
         limits = BodyLimits(self.settings.MAX_API_BYTES, self._clock() + self.settings.DOWNLOAD_DEADLINE, too_large, self._clock)
         raw = read_body(response, limits)
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return None
+        return decode_json(raw)
 
     def get_channel(self, channel_id: str) -> dict[str, Any]:
         """The channel object for an ID (`GET /channels/{id}`)."""
@@ -370,7 +366,7 @@ def _split_page(page: list[Any], cursor: int) -> tuple[list[tuple[int, dict[str,
     for message in page:
         raw_id = message.get("id") if isinstance(message, dict) else None
         text = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else ""
-        if not (text.isdigit() and len(text) <= 20):
+        if not (text.isascii() and text.isdigit() and len(text) <= 20):  # "¹" is a digit to isdigit(), not to int()
             unusable.append(message)
         elif int(text) > cursor:
             fresh.append((int(text), message))

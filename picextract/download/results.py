@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from picextract.pictures.filters import Author
-from picextract.pictures.refs import PictureRef
+from picextract.pictures.refs import PictureRef, UnreadablePart
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class Summary:
     api_requests: int = 0
     elapsed_seconds: float = 0.0
     not_pictures: int = 0  # links that answered a web page or another non-picture: recorded, not fetched again
-    malformed: int = 0  # messages skipped because their JSON could not be read
+    malformed: int = 0  # messages skipped because they have no usable id
+    unreadable: list[UnreadablePart] = field(default_factory=list)  # parts of messages that could not be read
     interrupted: bool = False
     failures: list[SaveResult] = field(default_factory=list)
     filters_on: bool = False
@@ -49,8 +50,9 @@ class Summary:
 
     @property
     def has_errors(self) -> bool:
-        """Some picture failed, or some channel could not be read to its end."""
-        return bool(self.failed or self.source_errors)
+        """Some picture failed, some part of a message (which may have held a picture) could not be read,
+        or some channel could not be read to its end."""
+        return bool(self.failed or self.unreadable or self.source_errors)
 
     def add(self, result: SaveResult) -> None:
         """Count one finished picture."""

@@ -11,7 +11,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,18 +19,25 @@ from typing import Any
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import Cancelled, DiscordClient
 from picextract.download.intent import IntentCheck
+from picextract.download.naming import FileNames
 from picextract.download.options import RunOptions
 from picextract.download.paging import channel_messages, prefetched
 from picextract.download.results import Reporter, SaveResult, Summary
 from picextract.download.saving import Fetched, PictureSaver, is_external
 from picextract.download.workers import DaemonPool
 from picextract.errors import StorageError
-from picextract.pictures.filenames import fit_name, max_name_chars, path_chars, with_suffix
 from picextract.pictures.filters import FilterGate
-from picextract.pictures.media import has_media_extension
-from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of, normalize_url
-from picextract.pictures.templates import render_name
-from picextract.store.index import IndexWriter, NoIndex, picture_dimensions
+from picextract.pictures.refs import (
+    PART_IDENTITY_PREFIX,
+    MalformedMessage,
+    MessagePictures,
+    PictureRef,
+    UnreadablePart,
+    datetime_to_snowflake,
+    message_id_of,
+    read_message,
+)
+from picextract.store.index import IndexWriter, NoIndex, index_row, picture_dimensions
 from picextract.store.lock import FolderLock
 from picextract.store.state import DEAD_AFTER_RUNS, StateStore
 
@@ -62,7 +69,6 @@ class DownloadRun:
         self.intent = IntentCheck(client.is_bot)
         self.channel_names: dict[str, str] = {}
         self.sources: dict[str, ChannelInfo] = {}
-        self.reserved: dict[str, str] = {}
         self.handled: set[str] = set()  # identities seen this run: a retried failure is not paged twice
         self.pending: set[Future[Fetched | SaveResult]] = set()
         self.lock = FolderLock(output_dir)
@@ -81,120 +87,45 @@ class DownloadRun:
                 NoIndex() if options.dry_run else IndexWriter(output_dir, self.state.rebuild_index(output_dir))
             )
             self.gate = FilterGate(options.message_filter, self.state.authors())
+            self.names = FileNames(output_dir, options, self.state, self.saver, self.sources, self.record)
         except BaseException:
             self.lock.release()
             raise
         self.summary.filters_on = options.message_filter.active
         self.workers = DaemonPool(options.workers, "download")
-        self.name_chars = max_name_chars(path_chars(str(output_dir.absolute())))  # full path under 250 characters
+
+    def read(self, message: dict[str, Any]) -> MessagePictures:
+        """The pictures of a message, of the kinds this run saves, and its parts that could not be read."""
+        settings = self.client.settings
+        return read_message(message, self.options.kinds, settings.CDN_BASE, settings.MEDIA_BASE)
 
     def extract(self, message: dict[str, Any]) -> list[PictureRef]:
         """The pictures of a message, of the kinds this run saves."""
-        settings = self.client.settings
-        return extract_pictures(message, self.options.kinds, settings.CDN_BASE, settings.MEDIA_BASE)
+        return self.read(message).pictures
 
     # --- planning (main thread only) ------------------------------------------------------
 
-    def admit(self, message: dict[str, Any], pictures: list[PictureRef] | None = None) -> list[PictureRef]:
-        """The pictures of a message that pass the filters; those left out are counted."""
-        pictures = self.extract(message) if pictures is None else pictures
+    def admit(self, message: dict[str, Any], reading: MessagePictures, source_id: str) -> list[PictureRef]:
+        """The pictures of a message that pass the filters; those left out are counted. Its parts that
+        could not be read count only when the filters keep it: only then might they hold a wanted picture."""
         verdict = self.gate.see(message)
         if verdict is False:
-            self.summary.left_out += len(pictures)
-        return pictures if verdict else []
+            self.summary.left_out += len(reading.pictures)
+        for part in reading.unreadable if verdict else []:
+            self._unreadable(part, source_id)
+        return reading.pictures if verdict else []
 
-    def release_held(self) -> None:
+    def release_held(self, source_id: str) -> None:
         """Decide on the messages whose author matched only ignoring case, now the source's authors are known."""
         for message, keep in self.gate.release():
-            pictures = self.extract(message)
+            reading = self.read(message)
             if not keep:
-                self.summary.left_out += len(pictures)
+                self.summary.left_out += len(reading.pictures)
                 continue
-            for ref in pictures:
+            for part in reading.unreadable:
+                self._unreadable(part, source_id)
+            for ref in reading.pictures:
                 self.handle(ref)
-
-    def name_of(self, ref: PictureRef) -> str:
-        """The picture's file name under the run's `--name` template."""
-        source = self.sources.get(ref.channel_id)
-        if source is None:
-            return render_name(self.options.name_template, ref, self.options.tz, ref.channel_id)
-        channel = f"{source.parent_name}-{source.name}" if source.parent_name else source.name
-        return render_name(self.options.name_template, ref, self.options.tz, channel, source.guild_name or source.guild_id or "")
-
-    def _recognise(self, ref: PictureRef, name: str) -> SaveResult | None:
-        """A file already there under `name`: ours when its size fits (a folder saved before the state file)."""
-        path = self.output_dir / name
-        if not path.is_file():
-            return None
-        size = path.stat().st_size
-        if not (size > 0 and ref.expected_size in (None, size)):
-            return None
-        if not self.options.dry_run:
-            self.record(ref, name, size)
-        return SaveResult(ref, name, "skipped", size)
-
-    def _candidates(self, ref: PictureRef, base: str) -> tuple[str, ...]:
-        """The plain name, then the two suffixed forms; each keeps the full path under 250 characters."""
-        fit = self.name_chars
-        return (
-            fit_name(base, fit),
-            with_suffix(base, ref.suffix_id, fit),
-            with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", fit),
-        )
-
-    def _owner(self, name: str) -> str | None:
-        return self.state.owner_of(name) or self.reserved.get(name.casefold())
-
-    def plan(self, ref: PictureRef) -> SaveResult | str:
-        """A SaveResult when nothing needs fetching, else the name to download for.
-
-        A name without a media extension is not reserved yet: its extension comes from the bytes,
-        and the final name is chosen (and reserved) when they are there (`place`).
-        """
-        if self.state.given_up(ref.identity):
-            return SaveResult(ref, "", "given_up")
-        recorded = self.state.lookup(ref.identity)
-        if recorded is not None:
-            path = self.output_dir / recorded.filename
-            if path.is_file() and path.stat().st_size == recorded.size_bytes:
-                return SaveResult(ref, recorded.filename, "skipped", recorded.size_bytes)
-            self.reserved[recorded.filename.casefold()] = ref.identity
-            return recorded.filename
-        base = fit_name(self.name_of(ref), self.name_chars)
-        if not has_media_extension(base):
-            return base
-        for name in self._candidates(ref, base):
-            owner = self._owner(name)
-            if owner == ref.identity:
-                return name
-            if owner is not None:
-                continue
-            if (self.output_dir / name).exists():
-                recognised = self._recognise(ref, name)
-                if recognised is not None:
-                    return recognised
-                continue
-            self.reserved[name.casefold()] = ref.identity
-            return name
-        return SaveResult(ref, base, "failed", error="no free file name")
-
-    def place(self, fetched: Fetched) -> SaveResult:
-        """Move a fetched picture under its final name, extension included, never over another picture."""
-        ref = fetched.ref
-        base = fetched.planned if has_media_extension(fetched.planned) else fetched.planned + fetched.result.extension
-        for name in self._candidates(ref, base) if base != fetched.planned else (base,):
-            owner = self._owner(name)
-            if owner is not None and owner != ref.identity:
-                continue
-            if owner is None and self.saver.same_bytes(fetched, name):
-                self.saver.discard(fetched)  # a killed run saved it but did not record it
-                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
-            self.reserved[name.casefold()] = ref.identity
-            if self.saver.place(fetched, name, replace_own=owner == ref.identity and self.state.lookup(ref.identity) is not None):
-                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
-            del self.reserved[name.casefold()]
-        self.saver.discard(fetched)
-        return SaveResult(ref, base, "failed", error=f"no free file name: {base} and its variants belong to other files")
 
     # --- results ----------------------------------------------------------------------------
 
@@ -209,31 +140,16 @@ class DownloadRun:
             return ref.width, ref.height
         return picture_dimensions(self.output_dir / filename) or ("", "")
 
-    def index_row(self, ref: PictureRef, filename: str) -> list[object]:
-        """One saved picture's row of index.csv."""
-        return [
-            filename,
-            ref.posted_at.astimezone(timezone.utc).isoformat(),
-            ref.message_id,
-            self.channel_names.get(ref.channel_id, ref.channel_id),
-            ref.author,
-            ref.text,
-            normalize_url(ref.url),
-            *self._dimensions(ref, filename),
-            self.guild_id(ref.channel_id),
-            ref.channel_id,
-            ref.kind,
-        ]
-
     def record(self, ref: PictureRef, filename: str, size_bytes: int) -> None:
         """A picture is on disk: into the state file first (it rebuilds the index), then index.csv."""
-        row = self.index_row(ref, filename)
+        channel = self.channel_names.get(ref.channel_id, ref.channel_id)
+        row = index_row(ref, filename, channel, self.guild_id(ref.channel_id), self._dimensions(ref, filename))
         self.state.record(ref.identity, filename, size_bytes, ref.message_id, ref.channel_id, row)
         self.index.append(row)
 
     def finish(self, outcome: Fetched | SaveResult) -> None:
         """Record a finished picture in the state file, the index, the summary and the progress."""
-        result = self.place(outcome) if isinstance(outcome, Fetched) else outcome
+        result = self.names.place(outcome) if isinstance(outcome, Fetched) else outcome
         ref = result.ref
         if result.status == "downloaded":
             self.record(ref, result.filename, result.size_bytes)
@@ -280,7 +196,7 @@ class DownloadRun:
         self.handled.add(ref.identity)
         self.summary.pictures_found += 1
         self.reporter.picture_found()
-        planned = self.plan(ref)
+        planned = self.names.plan(ref)
         if isinstance(planned, SaveResult):
             self.finish(planned)
         elif self.options.dry_run:
@@ -292,28 +208,51 @@ class DownloadRun:
 
     # --- sources ------------------------------------------------------------------------------
 
-    def pictures_of(self, message: Any) -> list[PictureRef] | None:
-        """The pictures of one message; None (counted, detail in the debug log) when its JSON cannot be read."""
+    def pictures_of(self, message: Any) -> MessagePictures | None:
+        """What one message holds; None (counted, detail in the debug log) when it has no usable id."""
         try:
-            refs = self.extract(message)
-            self.intent.see(message)
-            return refs
-        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as problem:
+            reading = self.read(message)
+        except MalformedMessage as problem:
             self.summary.malformed += 1
             log.debug("skipped a malformed message: %s: %.300r", problem, message)
             return None
+        self.intent.see(message)
+        return reading
+
+    def _unreadable(self, part: UnreadablePart, source_id: str) -> None:
+        """Count a part that could not be read (once a run) and record it, so that later runs read its
+        message again; unreadable on DEAD_AFTER_RUNS runs, it is given up, and said so once."""
+        if part.identity in self.handled or self.state.given_up(part.identity):
+            return
+        self.handled.add(part.identity)
+        log.debug("message %s: could not read %s: %s: %s", part.message_id, part.name, part.reason, part.excerpt)
+        if not self.options.dry_run and self.state.add_failure(part.identity, part.message_id, source_id) >= DEAD_AFTER_RUNS:
+            self.state.give_up(part.identity, "unreadable", part.reason)
+            part = replace(part, given_up=True)
+        self.summary.unreadable.append(part)
+
+    def _retried(self, identity: str, reading: MessagePictures) -> MessagePictures:
+        """What a failure of an earlier run stands for now: its picture, or the part (still unreadable), or the
+        part's pictures (readable now: those not saved yet); nothing when it is gone."""
+        if not identity.startswith(PART_IDENTITY_PREFIX):
+            return MessagePictures([ref for ref in reading.pictures if ref.identity == identity], [])
+        still = [part for part in reading.unreadable if part.identity == identity]
+        return MessagePictures(
+            [] if still else [ref for ref in reading.pictures if self.state.lookup(ref.identity) is None], still
+        )
 
     def _retry_failures(self, source: ChannelInfo, after: int, before: int | None) -> None:
-        """Try again the pictures that failed on an earlier run."""
+        """Try again the pictures that failed on an earlier run, and read again the parts that could not be read."""
         for identity, message_id in self.state.failures(source.id).items():
-            if message_id <= after or (before is not None and message_id >= before):
+            if message_id <= after or (before is not None and message_id >= before) or identity in self.handled:
                 continue
             message = self.client.get_message(source.id, message_id)
-            refs = (self.pictures_of(message) or []) if message else []
-            retried = [ref for ref in refs if ref.identity == identity]
-            if not retried and not self.options.dry_run:
-                self.state.clear_failure(identity)  # the message or picture is gone
-            for ref in self.admit(message, retried) if message and retried else []:
+            reading = self.pictures_of(message) if message else None
+            retried = self._retried(identity, reading) if reading else MessagePictures([], [])
+            still = retried.unreadable if identity.startswith(PART_IDENTITY_PREFIX) else retried.pictures
+            if not still and not self.options.dry_run:
+                self.state.clear_failure(identity)  # the message or picture is gone, or the part is readable now
+            for ref in self.admit(message, retried, source.id) if message and reading else []:
                 self.handle(ref)
 
     def process_source(self, source: ChannelInfo, since: datetime, until: datetime | None) -> None:
@@ -330,19 +269,19 @@ class DownloadRun:
         start, coverage = resume_point([self.state.coverage(k) for k in {key, unfiltered_key}], after)
         self._retry_failures(source, after, before)
         last_id = start
-        malformed_before = self.summary.malformed
+        malformed_before, unreadable_before = self.summary.malformed, len(self.summary.unreadable)
         for message in prefetched(
             channel_messages(self.client, source.id, start, before, self.cancel), PREFETCH_MESSAGES, self.cancel
         ):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
-            refs = self.pictures_of(message)
-            if refs is None:
+            reading = self.pictures_of(message)
+            if reading is None:
                 continue
-            for ref in self.admit(message, refs):
+            for ref in self.admit(message, reading, source.id):
                 self.handle(ref)
             last_id = max(last_id, message_id_of(message))
-        self.release_held()
+        self.release_held(source.id)
         self.drain(keep=0)
         self.intent.finish()
         self.summary.authors_seen.update(self.gate.authors)
@@ -350,6 +289,9 @@ class DownloadRun:
         skipped = self.summary.malformed - malformed_before
         if skipped:
             self.reporter.note(f"skipped {skipped} malformed message(s) in {source.label} (details with --debug)")
+        unreadable = len(self.summary.unreadable) - unreadable_before
+        if unreadable:
+            self.reporter.note(f"skipped {unreadable} unreadable message part(s) in {source.label} (details with --debug)")
         if not self.options.dry_run:
             self.state.set_coverage(key, coverage[0] if coverage else after, last_id)
 

@@ -48,18 +48,21 @@ def parse_index(lines: Iterable[str]) -> list[dict[str, str]]:
     """index.csv rows as dicts. Older files lack the last columns; rows appended after the columns
     were added to an old file are longer than its header and are read by INDEX_COLUMNS' order."""
     reader = csv.reader(lines)
-    header = next(reader, None)
-    if not header:
-        return []
-    upgradable = header == INDEX_COLUMNS[: len(header)]
-    rows = []
-    for values in reader:
-        if not values:
-            continue
-        names = INDEX_COLUMNS if upgradable and len(values) > len(header) else header
-        row = dict(zip(names, values))
-        row["_has_guild"] = "1" if "guild_id" in names else ""
-        rows.append(row)
+    rows: list[dict[str, str]] = []
+    try:
+        header = next(reader, None)
+        if not header:
+            return []
+        upgradable = header == INDEX_COLUMNS[: len(header)]
+        for values in reader:
+            if not values:
+                continue
+            names = INDEX_COLUMNS if upgradable and len(values) > len(header) else header
+            row = dict(zip(names, values))
+            row["_has_guild"] = "1" if "guild_id" in names else ""
+            rows.append(row)
+    except csv.Error:  # a field over the csv limit (an index written before texts were clipped): the rest show by file
+        pass
     return rows
 
 

@@ -14,6 +14,9 @@ MAX_NAME_BYTES = 180
 # under 250 leaves room for `.part` and for copying the folder one level deeper
 # (https://learn.microsoft.com/en-us/windows/win32/fileio/maximum-file-path-limitation).
 MAX_PATH_CHARS = 250
+# 255 bytes is the longest file name ext4, Btrfs and APFS take; the download is first written as
+# `<name>.<8 hex>.part` (download/saving.py), so a name keeps 14 bytes free for that.
+MAX_FILE_NAME_BYTES = 255 - len(".0123abcd.part")
 DATE_PREFIX_CHARS = len("YYYY-MM-DD_HH-MM-SS_")
 _WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)}
 _RESERVED_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
@@ -60,22 +63,23 @@ def max_name_chars(folder_chars: int) -> int:
     return MAX_PATH_CHARS - 1 - folder_chars - 1
 
 
-def _shorten_stem(stem: str, max_chars: int, keep: int) -> str:
-    """Cut the end of `stem` (never its first `keep` characters) until it fits `max_chars`."""
-    while path_chars(stem) > max_chars and len(stem) > keep + 1:
-        stem = stem[:-1]
-    return stem.rstrip(" .") if len(stem) > keep + 1 else stem
+def _shorten_stem(stem: str, max_chars: int | None, max_bytes: int, keep: int) -> str:
+    """Cut the end of `stem` (never its first `keep` characters) until it fits `max_chars` and `max_bytes`."""
+    cut = False
+    while (len(stem.encode()) > max_bytes or (max_chars is not None and path_chars(stem) > max_chars)) and len(stem) > keep + 1:
+        stem, cut = stem[:-1], True
+    return stem.rstrip(" .") if cut and len(stem) > keep + 1 else stem  # a cut may leave a space or dot before the extension
 
 
 def fit_name(filename: str, max_chars: int | None, suffix: str = "") -> str:
-    """`stem[_suffix].ext` shortened to `max_chars`: the date prefix, the suffix and the extension are kept."""
+    """`stem[_suffix].ext` shortened to `max_chars` and MAX_FILE_NAME_BYTES: the date prefix, the suffix and the
+    extension are kept."""
     stem, dot, ext = filename.rpartition(".")
     if not dot or not stem:
         stem, ext = filename, ""
     tail = (f"_{suffix}" if suffix else "") + (f".{ext}" if ext else "")
-    if max_chars is not None:
-        stem = _shorten_stem(stem, max_chars - path_chars(tail), DATE_PREFIX_CHARS)
-    return f"{stem}{tail}"
+    chars = None if max_chars is None else max_chars - path_chars(tail)
+    return _shorten_stem(stem, chars, MAX_FILE_NAME_BYTES - len(tail.encode()), DATE_PREFIX_CHARS) + tail
 
 
 def build_filename(posted_at: datetime, original_name: str, tz: tzinfo | None, max_chars: int | None = None) -> str:
@@ -87,6 +91,16 @@ def build_filename(posted_at: datetime, original_name: str, tz: tzinfo | None, m
 def with_suffix(filename: str, suffix: str, max_chars: int | None = None) -> str:
     """`name_<suffix>.ext`: the form a picture takes when its plain name is taken (the name shortened, if need be)."""
     return fit_name(filename, max_chars, suffix)
+
+
+def name_candidates(base: str, ref: PictureRef, max_chars: int) -> tuple[str, str, str]:
+    """The names a picture may take, in order: the plain name, then `_<id>` and `_<id>_<message id>` when
+    the ones before are taken; each keeps the full path under MAX_PATH_CHARS (`max_chars` from max_name_chars)."""
+    return (
+        fit_name(base, max_chars),
+        with_suffix(base, ref.suffix_id, max_chars),
+        with_suffix(base, f"{ref.suffix_id}_{ref.message_id}", max_chars),
+    )
 
 
 def resolve_timezone(name: str) -> tzinfo | None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterable, Sequence
+from datetime import timezone
 from pathlib import Path
 
 from picextract.errors import StorageError
+from picextract.pictures.refs import PictureRef
+from picextract.pictures.urls import normalize_url
 from picextract.store.layout import ChannelFolder
 
 # New columns go at the end: older files stay readable (picextract/gallery/records.py parse_index).
@@ -25,7 +28,23 @@ INDEX_COLUMNS = [
     "channel_id",
     "kind",
 ]
+# Discord's longest message text (https://discord.com/developers/docs/resources/message#create-message: 2,000,
+# 4,000 with Nitro); longer text comes from a hostile server and would pass the csv module's field limit (131,072).
+MAX_INDEX_TEXT_CHARS = 4000
 FIRST_COLUMNS = 9  # the columns of the first release; rows of that length are padded
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= MAX_INDEX_TEXT_CHARS else text[: MAX_INDEX_TEXT_CHARS - 1] + "…"
+
+
+def index_row(ref: PictureRef, filename: str, channel: str, guild_id: str, dimensions: tuple[object, object]) -> list[object]:
+    """One saved picture's row, in INDEX_COLUMNS' order (`guild_id` "" for a DM; dimensions "" when unknown;
+    texts clipped to MAX_INDEX_TEXT_CHARS)."""
+    posted_at = ref.posted_at.astimezone(timezone.utc).isoformat()
+    texts = [_clipped(text) for text in (channel, ref.author, ref.text)]
+    row: list[object] = [filename, posted_at, ref.message_id, *texts, _clipped(normalize_url(ref.url)), *dimensions]
+    return row + [guild_id, ref.channel_id, ref.kind]
 
 
 def padded_row(row: list[str]) -> list[str] | None:
