@@ -13,7 +13,7 @@ import requests
 import urllib3
 
 from config import Settings
-from picextract.discord.answers import Retryable, api_outcome, decode_json
+from picextract.discord.answers import api_outcome, decode_json
 from picextract.discord.errors import ApiError
 from picextract.discord.pace import pace_for
 from picextract.discord.rate_limits import RateLimiter, WaitTooLong
@@ -26,7 +26,7 @@ from picextract.discord.transfer import (
     Expect,
     FetchResult,
     RateLimited,
-    Transient,
+    Retryable,
     check_cdn_status,
     read_body,
     stream_to_file,
@@ -324,7 +324,7 @@ class DiscordClient:
                 if rate_limited > MAX_RATE_LIMIT_WAITS:
                     raise DownloadError("rate-limited by the CDN too many times", 429) from None
                 self.limiter.block(route, limited.seconds, is_global=False)
-            except Transient as error:
+            except Retryable as error:
                 part_path.unlink(missing_ok=True)
                 if failures >= self.settings.MAX_RETRIES or limits.expired():
                     raise DownloadError(str(error), error.status) from None
@@ -346,11 +346,11 @@ class DiscordClient:
                 return stream_to_file(response, part_path, expect, limits)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             if status is not None:
-                raise Transient(f"connection lost mid-body ({type(error).__name__})", status) from None
-            raise Transient(f"connection failed ({type(error).__name__})", None) from None
+                raise Retryable(f"connection lost mid-body ({type(error).__name__})", status) from None
+            raise Retryable(f"connection failed ({type(error).__name__})") from None
         except BodyError as problem:
             if problem.retry:
-                raise Transient(str(problem), status) from None
+                raise Retryable(str(problem), status) from None
             raise DownloadError(str(problem), status) from None
 
 

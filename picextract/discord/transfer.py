@@ -238,7 +238,7 @@ def check_cdn_status(response: requests.Response, url: str, limits: BodyLimits) 
     if status == 429:
         raise RateLimited(retry_after_seconds(response.headers, None))  # the body is not read: it could be endless
     if status >= 500 or status == 408:
-        raise Transient(f"HTTP {status} from {host}", status)
+        raise Retryable(f"HTTP {status} from {host}", status)
     if status != 200:
         expired = b"no longer available" in read_head(response, limits, 200)
         raise DownloadError(f"HTTP {status} from {host}", status, expired=expired)
@@ -257,13 +257,13 @@ def stream_to_file(response: requests.Response, part_path: Path, expect: Expect,
                     kind = response.headers.get("Content-Type", "unknown type")
                     if expect.external:
                         raise DownloadError(f"not a picture ({kind}) from {host}", 200, not_picture=True)
-                    raise Transient(f"not a picture ({kind}) from {host}", 200)
+                    raise Retryable(f"not a picture ({kind}) from {host}", 200)
             _write(part_file, part_path, piece)
             written += len(piece)
     if extension is None:
-        raise Transient("empty body", 200)
+        raise Retryable("empty body", 200)
     if expect.size is not None and written != expect.size:
-        raise Transient(f"size {written} bytes, Discord announced {expect.size}", 200)
+        raise Retryable(f"size {written} bytes, Discord announced {expect.size}", 200)
     return FetchResult(size_bytes=written, extension=extension)
 
 
@@ -297,8 +297,10 @@ def _write(part_file: BinaryIO, part_path: Path, piece: bytes) -> None:
         raise StorageError(f"cannot write {part_path.absolute()}: {problem.strerror or problem}") from None
 
 
-class Transient(Exception):
-    def __init__(self, message: str, status: int | None) -> None:
+class Retryable(Exception):
+    """This try failed (no connection, a cut-short body, a 5xx) in a way another try may fix; `status`: the HTTP one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
 
