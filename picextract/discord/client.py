@@ -31,6 +31,7 @@ from picextract.discord.transfer import (
     read_body,
     stream_to_file,
 )
+from picextract.pictures.ids import snowflake
 from picextract.pictures.refs import DISCORD_EPOCH_MS
 
 USER_AGENT = "DiscordBot (https://github.com/discordpicextract/discordpicextract, 1.0)"
@@ -364,12 +365,11 @@ def _split_page(page: list[Any], cursor: int) -> tuple[list[tuple[int, dict[str,
     fresh: list[tuple[int, dict[str, Any]]] = []
     unusable: list[Any] = []
     for message in page:
-        raw_id = message.get("id") if isinstance(message, dict) else None
-        text = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else ""
-        if not (text.isascii() and text.isdigit() and len(text) <= 20):  # "¹" is a digit to isdigit(), not to int()
+        message_id = snowflake(message.get("id")) if isinstance(message, dict) else None
+        if message_id is None:
             unusable.append(message)
-        elif int(text) > cursor:
-            fresh.append((int(text), message))
+        elif message_id > cursor:
+            fresh.append((message_id, message))
     return sorted(fresh, key=lambda pair: pair[0]), unusable
 
 
