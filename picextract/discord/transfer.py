@@ -18,6 +18,7 @@ import urllib3
 
 from picextract.discord.rate_limits import retry_after_seconds
 from picextract.errors import StorageError
+from picextract.pictures.ids import decimal
 from picextract.pictures.media import extension_from_magic
 
 CHUNK_BYTES = 64 * 1024
@@ -156,7 +157,7 @@ def iter_body(response: requests.Response, limits: BodyLimits) -> Iterator[bytes
     """The decoded body in pieces; BodyError past the byte cap or deadline, when shorter than
     Content-Length, or when its encoding is damaged."""
     decoder = _Decoder(response.headers.get("Content-Encoding", ""))
-    declared = response.headers.get("Content-Length", "")
+    declared = decimal(response.headers.get("Content-Length", ""))  # None: no length we can read
     received = decoded = 0
     while True:
         limits.check(decoded, received)
@@ -168,17 +169,17 @@ def iter_body(response: requests.Response, limits: BodyLimits) -> Iterator[bytes
             decoded += len(piece)
             limits.check(decoded, received)  # per piece too: one read of a bomb inflates to many pieces
             yield piece
-    if declared.isdigit() and received < int(declared):
+    if declared is not None and received < declared:
         raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True)
     decoder.finish()
 
 
-def _read_some(response: requests.Response, declared: str, received: int) -> bytes:
+def _read_some(response: requests.Response, declared: int | None, received: int) -> bytes:
     """What has arrived of the raw body (b"" at its end), so the deadline and Ctrl-C are checked while a server drips."""
     try:
         return response.raw.read1(CHUNK_BYTES, decode_content=False)
     except urllib3.exceptions.ProtocolError:
-        if not declared.isdigit():
+        if declared is None:
             raise
         raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True) from None
 
