@@ -22,7 +22,7 @@ from picextract.download.intent import IntentCheck
 from picextract.download.naming import FileNames
 from picextract.download.options import RunOptions
 from picextract.download.paging import channel_messages, prefetched
-from picextract.download.results import Reporter, SaveResult, Summary
+from picextract.download.results import Reporter, SaveResult, SaveStatus, Summary
 from picextract.download.saving import Fetched, PictureSaver, is_external
 from picextract.download.workers import DaemonPool
 from picextract.errors import StorageError
@@ -151,15 +151,15 @@ class DownloadRun:
         """Record a finished picture in the state file, the index, the summary and the progress."""
         result = self.names.place(outcome) if isinstance(outcome, Fetched) else outcome
         ref = result.ref
-        if result.status == "downloaded":
+        if result.status is SaveStatus.DOWNLOADED:
             self.record(ref, result.filename, result.size_bytes)
         if self.options.dry_run:
             pass
-        elif result.status in ("downloaded", "skipped"):
+        elif result.status in (SaveStatus.DOWNLOADED, SaveStatus.SKIPPED):
             self.state.clear_failure(ref.identity)
-        elif result.status == "not_picture":
+        elif result.status is SaveStatus.NOT_PICTURE:
             self.state.give_up(ref.identity, "not_picture", result.error or "")
-        elif result.status == "failed":
+        elif result.status is SaveStatus.FAILED:
             result = self._failed(result)
         self.summary.add(result)
         self.reporter.picture_done(result)
@@ -200,7 +200,7 @@ class DownloadRun:
         if isinstance(planned, SaveResult):
             self.finish(planned)
         elif self.options.dry_run:
-            self.finish(SaveResult(ref, planned, "planned", ref.expected_size or 0))
+            self.finish(SaveResult(ref, planned, SaveStatus.PLANNED, ref.expected_size or 0))
         else:
             self.pending.add(self.workers.submit(partial(self.saver.save, ref, planned)))
             # The queue between paging and saving is bounded, so memory does not grow with the channel.

@@ -17,7 +17,7 @@ from typing import Any
 from picextract.discord.client import DiscordClient, DownloadError, FetchResult
 from picextract.discord.errors import DiscordError
 from picextract.discord.transfer import BodyLimits
-from picextract.download.results import SaveResult
+from picextract.download.results import SaveResult, SaveStatus
 from picextract.errors import StorageError
 from picextract.pictures.refs import PictureRef
 from picextract.pictures.urls import is_discord_host, signed_url_expired
@@ -124,7 +124,7 @@ class PictureSaver:
         try:
             fetched, refreshed = self.fetch(ref, part)
         except DownloadError as failure:
-            status = "not_picture" if failure.not_picture else "failed"
+            status = SaveStatus.NOT_PICTURE if failure.not_picture else SaveStatus.FAILED
             return SaveResult(ref, planned, status, error=str(failure), http_status=failure.status)
         return Fetched(ref, planned, part, fetched, refreshed)
 
