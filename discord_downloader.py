@@ -43,10 +43,11 @@ class DiscordDownloader:
         dry_run: bool = False,
         message_filter: MessageFilter | None = None,
         name_template: NameTemplate = DEFAULT_NAME_TEMPLATE,
+        gallery: bool = False,
     ) -> None:
         self.client = client
         self.options = RunOptions(
-            output_dir, tz, max(1, workers), kinds, threads, dry_run, message_filter or MessageFilter(), name_template
+            output_dir, tz, max(1, workers), kinds, threads, dry_run, message_filter or MessageFilter(), name_template, gallery
         )
         self.reporter: Reporter = reporter or NullReporter()
         self.channels = ChannelResolver(client, self.reporter)
@@ -101,7 +102,10 @@ class DiscordDownloader:
         self, channel: ChannelInfo, since: datetime, until: datetime | None = None, threads_since: datetime | None = None
     ) -> Summary:
         """Save the pictures of [since, until) in the channel and its threads (active since `threads_since`); callable again."""
-        run = DownloadRun(self.client, self.options, self.reporter)
+        try:
+            run = DownloadRun(self.client, self.options, self.reporter)
+        except KeyboardInterrupt:  # a signal while the run opens the folder's files: nothing was started
+            return Summary(interrupted=True)
         try:
             self._walk(run, channel, since, until, max(since, threads_since or since))
         except KeyboardInterrupt:

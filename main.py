@@ -133,6 +133,7 @@ class _Job:
             dry_run=self.args.dry_run,
             message_filter=self.flags.message_filter,
             name_template=self.flags.name_template,
+            gallery=not self.args.no_gallery and not self.args.dry_run,
         )
 
 
@@ -156,7 +157,7 @@ def _download_once(job: _Job, reporter: ProgressReporter, targets: list[tuple[Ch
         summary = job.downloader(folder).run(channel, start, until)
         authors_seen.update(summary.authors_seen)
         reporter.end(format_summary(summary, channel, folder, job.args.dry_run, reporter.by_kind))
-        _write_gallery(job.args, folder, job.flags.workers)
+        _say_gallery(job.args, folder)
         if summary.interrupted:
             print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
             return ExitCode.INTERRUPTED
@@ -245,16 +246,18 @@ def rebuild_gallery(folder: Path) -> int:
 
     if not folder.is_dir():
         raise UsageError(f"--gallery: {folder} is not a folder")
-    print(f"Gallery: {build_gallery(folder)}")
+    print(f"Gallery: {build_gallery(folder).page}")
     return ExitCode.OK
 
 
-def _write_gallery(args: argparse.Namespace, folder: Path, workers: int) -> None:
-    """index.html after a run, unless --no-gallery or --dry-run."""
-    if not args.dry_run and not args.no_gallery and folder.is_dir():
-        from picextract.gallery.page import build_gallery  # imported only when needed: it is slow to import
+def _say_gallery(args: argparse.Namespace, folder: Path) -> None:
+    """Where the gallery is (the run keeps it up to date as it saves), unless --no-gallery or --dry-run."""
+    if args.dry_run or args.no_gallery:
+        return
+    from picextract.gallery.page import GALLERY_FILE_NAME  # the run has imported it already
 
-        print(f"Gallery: {build_gallery(folder, workers)}")
+    if (folder / GALLERY_FILE_NAME).is_file():
+        print(f"Gallery: {folder / GALLERY_FILE_NAME}")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -24,10 +24,10 @@ from picextract.gallery.page import (
     THUMBS_DIR,
     build_gallery,
     read_index,
-    script_literal,
     write_page,
 )
 from picextract.gallery.records import GalleryItem, file_time, gallery_items, message_link, parse_index
+from picextract.gallery.shards import script_literal
 from picextract.gallery.thumbnails import make_thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
 from picextract.store.index import INDEX_COLUMNS
@@ -264,7 +264,7 @@ def test_rebuild_offline_from_a_copied_folder(server: FakeDiscord, tmp_path: Pat
     offline = {key: value for key, value in env.items() if not key.startswith("DISCORD_")} | {"DISCORD_API_BASE": server.api_base}
     result = run_main(["--gallery", str(copy)], offline, tmp_path)
     assert result.returncode == 0, result.stderr
-    data = (copy / ASSETS_DIR / "data.js").read_text(encoding="utf-8")
+    data = "".join(path.read_text(encoding="utf-8") for path in (copy / ASSETS_DIR).rglob("*.js") if path.name != "gallery.js")
     pictures = [p for p in copy.iterdir() if p.suffix in (".png", ".jpg", ".gif", ".webp")]
     assert pictures and all(p.name in data for p in pictures)
     assert len(list((copy / ASSETS_DIR / THUMBS_DIR).iterdir())) == len(pictures)

@@ -17,8 +17,10 @@ import pytest
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
+from picextract.gallery.page import GALLERY_FILE_NAME
 from picextract.store.index import INDEX_FILE_NAME
 from picextract.store.state import STATE_FILE_NAME
+from tests.browser import gallery_files, start_chromium
 from tests.conftest import NOT_PICTURES, ROOT, program_env, run_main
 
 UTC = timezone.utc
@@ -103,6 +105,12 @@ def test_chaos_kills_at_random_moments_then_one_clean_run(server: FakeDiscord, t
     )
     assert clean.returncode == 0, clean.stderr
     check_folder(tmp_path / "o", pictures)
+    driver = start_chromium()  # the gallery lists every picture once, whatever the kills cut short
+    try:
+        shown = gallery_files(driver, tmp_path / "o" / GALLERY_FILE_NAME)
+    finally:
+        driver.quit()
+    assert shown == sorted(p.name for p in (tmp_path / "o").iterdir() if p.suffix == ".png")
 
 
 def test_a_second_run_on_the_same_folder_is_refused_and_touches_nothing(server: FakeDiscord, tmp_path: Path) -> None:

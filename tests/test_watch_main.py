@@ -13,10 +13,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
+from selenium.webdriver.support.ui import WebDriverWait
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
+from picextract.gallery.page import GALLERY_FILE_NAME
 from picextract.store.state import STATE_FILE_NAME
+from tests.browser import console_errors, start_chromium
 from tests.conftest import ROOT, program_env, run_main
 
 UTC = timezone.utc
@@ -69,7 +72,9 @@ class Program:
 
 
 def _pictures(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name != "index.csv")
+    return sorted(
+        p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name not in ("index.csv", GALLERY_FILE_NAME)
+    )
 
 
 def test_watch_saves_new_pictures_then_sigterm_saves_progress_and_exits_0(server: FakeDiscord, tmp_path: Path) -> None:
@@ -166,3 +171,32 @@ def test_watch_with_dedup_brings_each_new_picture_but_no_repost_to_the_clean_fol
     code, _stdout, stderr = program.finish()
     assert code == 0, stderr
     assert sorted(name.split("_", 2)[-1] for name in _pictures(clean)) == ["first.png", "new.png"]
+
+
+def test_the_gallery_shows_pictures_saved_during_a_watch_after_a_reload(server: FakeDiscord, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    factory.message(datetime.now(UTC) - timedelta(hours=1), "", [factory.attachment("first.png", make_picture(1))])
+    env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
+    program = Program(["--channel", CHANNEL_ID, "--output", "o", "--watch", "0.2"], env, tmp_path)
+    program.wait_for_line(lambda line: line.endswith(": 1 new picture saved"))
+    driver = start_chromium()
+    try:
+
+        def shown() -> list[str]:
+            driver.get((tmp_path / "o" / GALLERY_FILE_NAME).as_uri())
+            WebDriverWait(driver, 10).until(
+                lambda d: d.execute_script("return performance.getEntriesByName('gallery-painted').length")
+            )
+            files = driver.execute_script("return [...document.querySelectorAll('.card .file span')].map(s => s.textContent)")
+            return sorted(name.split("_", 2)[-1] for name in files)
+
+        _wait_for(lambda: shown() == ["first.png"])
+        requests.post(f"{server.base_url}/control/messages", json={"channel_id": CHANNEL_ID, "filename": "live.png"}, timeout=5)
+        program.wait_for_line(lambda line: line.endswith(": 1 new picture saved"))
+        _wait_for(lambda: shown() == ["first.png", "live.png"], timeout=5)  # at most one interval after it was saved
+        assert console_errors(driver) == []
+    finally:
+        driver.quit()
+        program.process.send_signal(signal.SIGTERM)
+    code, _stdout, stderr = program.finish()
+    assert code == 0, stderr

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from picextract.dedup.groups import BYTE_IDENTICAL_MARK, DedupResult, ImageFile
 from picextract.dedup.scan import Problem, ScanResult, display_name
-from picextract.store.state import INDEX_FILE_NAME
+from picextract.store.index import INDEX_FILE_NAME
 
 REPORT_COLUMNS = ["file", "status", "reason", "kept_file", "difference_seconds", "group", "phash", "size"]
 INDEX_EXTRA_COLUMNS = ["copies_removed", "removed_copies"]

@@ -22,3 +22,4 @@ class RunOptions:
     dry_run: bool
     message_filter: MessageFilter = MessageFilter()
     name_template: NameTemplate = DEFAULT_NAME_TEMPLATE
+    gallery: bool = False  # keep the folder's index.html up to date as pictures are saved

@@ -11,7 +11,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -20,6 +20,7 @@ from picextract.discord.client import Cancelled, DiscordClient
 from picextract.download.intent import IntentCheck
 from picextract.download.options import RunOptions
 from picextract.download.paging import channel_messages, prefetched
+from picextract.download.recording import Recorder
 from picextract.download.results import Reporter, SaveResult, Summary
 from picextract.download.saving import Fetched, PictureSaver, is_external
 from picextract.download.workers import DaemonPool
@@ -27,13 +28,13 @@ from picextract.errors import StorageError
 from picextract.pictures.filenames import fit_name, max_name_chars, path_chars, with_suffix
 from picextract.pictures.filters import FilterGate
 from picextract.pictures.media import has_media_extension
-from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of, normalize_url
+from picextract.pictures.refs import PictureRef, datetime_to_snowflake, extract_pictures, message_id_of
 from picextract.pictures.templates import render_name
-from picextract.store.index import IndexWriter, NoIndex, picture_dimensions
 from picextract.store.lock import FolderLock
 from picextract.store.state import DEAD_AFTER_RUNS, StateStore
 
 log = logging.getLogger("picextract")
+PARTS_CLEAN = "parts_clean"  # meta: the last run ended with no `.part` file of its own left (else they are looked for)
 INTERRUPT_GRACE_SECONDS = 1.0  # Ctrl-C: how long pictures in flight may take to finish before they are dropped
 PREFETCH_MESSAGES = 200  # two pages: the next request is under way while this page is planned
 
@@ -58,11 +59,11 @@ class DownloadRun:
         self.started = time.monotonic()
         self.api_calls_at_start = client.api_calls
         self.intent = IntentCheck(client.is_bot)
-        self.channel_names: dict[str, str] = {}
         self.sources: dict[str, ChannelInfo] = {}
         self.reserved: dict[str, str] = {}
         self.handled: set[str] = set()  # identities seen this run: a retried failure is not paged twice
         self.pending: set[Future[Fetched | SaveResult]] = set()
+        self.abandoned = False  # downloads left running (an interrupt): their `.part` files may appear later
         self.lock = FolderLock(options.output_dir)
         if not options.dry_run:
             try:
@@ -74,12 +75,12 @@ class DownloadRun:
             # Taken before anything is touched: a second run must not remove the first one's `.part` files.
             self.lock.acquire()
         try:
-            if not options.dry_run:
-                self.saver.remove_stale_parts()
             self.state = StateStore(options.output_dir, read_only=options.dry_run)
-            self.index: IndexWriter | NoIndex = (
-                NoIndex() if options.dry_run else IndexWriter(options.output_dir, self.state.rebuild_index(options.output_dir))
-            )
+            if not options.dry_run and self.state.meta(PARTS_CLEAN) is not True:
+                self.saver.remove_stale_parts()  # a killed run's (listing a big folder: only after a kill)
+            if not options.dry_run:
+                self.state.set_meta(PARTS_CLEAN, False)
+            self.recorder = Recorder(options, self.state)
             self.gate = FilterGate(options.message_filter, self.state.authors())
         except BaseException:
             self.lock.release()
@@ -198,38 +199,9 @@ class DownloadRun:
 
     # --- results ----------------------------------------------------------------------------
 
-    def guild_id(self, channel_id: str) -> str:
-        """The guild of a channel or thread of this run; "" for a DM (index.csv's guild_id)."""
-        source = self.sources.get(channel_id)
-        return (source.guild_id or "") if source is not None else ""
-
-    def _dimensions(self, ref: PictureRef, filename: str) -> tuple[object, object]:
-        """Width and height as Discord sent them, else read from the saved file ("" when unknown)."""
-        if ref.width and ref.height:
-            return ref.width, ref.height
-        return picture_dimensions(self.options.output_dir / filename) or ("", "")
-
-    def index_row(self, ref: PictureRef, filename: str) -> list[object]:
-        """One saved picture's row of index.csv."""
-        return [
-            filename,
-            ref.posted_at.astimezone(timezone.utc).isoformat(),
-            ref.message_id,
-            self.channel_names.get(ref.channel_id, ref.channel_id),
-            ref.author,
-            ref.text,
-            normalize_url(ref.url),
-            *self._dimensions(ref, filename),
-            self.guild_id(ref.channel_id),
-            ref.channel_id,
-            ref.kind,
-        ]
-
     def record(self, ref: PictureRef, filename: str, size_bytes: int) -> None:
-        """A picture is on disk: into the state file first (it rebuilds the index), then index.csv."""
-        row = self.index_row(ref, filename)
-        self.state.record(ref.identity, filename, size_bytes, ref.message_id, ref.channel_id, row)
-        self.index.append(row)
+        """A picture is on disk: into the state file and index.csv, and on its way into the gallery."""
+        self.recorder.record(ref, filename, size_bytes, self.sources.get(ref.channel_id))
 
     def finish(self, outcome: Fetched | SaveResult) -> None:
         """Record a finished picture in the state file, the index, the summary and the progress."""
@@ -247,6 +219,7 @@ class DownloadRun:
             result = self._failed(result)
         self.summary.add(result)
         self.reporter.picture_done(result)
+        self.recorder.collect()
 
     def _failed(self, result: SaveResult) -> SaveResult:
         """Count a failure; a link dead (404/410) on DEAD_AFTER_RUNS runs is given up, and said so once."""
@@ -264,6 +237,7 @@ class DownloadRun:
         while len(self.pending) > keep:
             left = None if give_up_at is None else give_up_at - time.monotonic()
             if left is not None and left <= 0:
+                self.abandoned = True
                 self.pending.clear()
                 return
             done, _ = wait(self.pending, timeout=left, return_when=FIRST_COMPLETED)
@@ -320,7 +294,6 @@ class DownloadRun:
         """Retry last run's failures, then page the source from where the last run stopped."""
         after = datetime_to_snowflake(since) - 1
         before = datetime_to_snowflake(until) if until is not None else None
-        self.channel_names[source.id] = source.label
         self.sources[source.id] = source
         unfiltered_key = f"{source.id}|{','.join(sorted(self.options.kinds))}"
         filter_key = self.options.message_filter.key
@@ -368,6 +341,7 @@ class DownloadRun:
         try:
             self.drain(keep=0, timeout=grace_seconds)
         except StorageError:
+            self.abandoned = True
             self.pending.clear()  # the disk refuses: what is saved stays, the error already on its way
 
     def settle(self) -> None:
@@ -386,10 +360,14 @@ class DownloadRun:
         self.workers.shutdown(wait=False)
         try:
             if not self.options.dry_run:
-                self.saver.remove_stale_parts()
-            self.index.close()
-            if self.index.appended:  # the start already wrote the index in posting order; only new rows need sorting in
-                self.state.rebuild_index(self.options.output_dir)
+                self.saver.remove_own_parts()
+            try:
+                self.recorder.close(self.summary.interrupted)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the last thumbnails are made
+                self.summary.interrupted = True
+                self.recorder.abandon()
+            if not self.options.dry_run and not self.abandoned:
+                self.state.set_meta(PARTS_CLEAN, True)
             self.state.close()
         finally:
             self.lock.release()

@@ -1,0 +1,104 @@
+"""What a saved picture leaves besides its file: its record in the state file, its index.csv row, its gallery line.
+
+The state file and index.csv are written at once (picextract/store/index_sync.py); the gallery's
+thumbnail is made in worker threads while the downloads go on (picextract/gallery/live.py, loaded
+only when the gallery is on: it brings Pillow).
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Protocol
+
+from picextract.discord.channels import ChannelInfo
+from picextract.download.options import RunOptions
+from picextract.pictures.refs import PictureRef, normalize_url
+from picextract.store.index import picture_dimensions
+from picextract.store.index_sync import IndexSync, NoIndex
+from picextract.store.state import Listing, StateStore
+
+
+def index_row(ref: PictureRef, filename: str, source: ChannelInfo | None, dimensions: tuple[object, object]) -> list[object]:
+    """One saved picture's row of index.csv (guild_id "" is a DM)."""
+    return [
+        filename,
+        ref.posted_at.astimezone(timezone.utc).isoformat(),
+        ref.message_id,
+        source.label if source is not None else ref.channel_id,
+        ref.author,
+        ref.text,
+        normalize_url(ref.url),
+        *dimensions,
+        (source.guild_id or "") if source is not None else "",
+        ref.channel_id,
+        ref.kind,
+    ]
+
+
+class Gallery(Protocol):
+    """What a run asks of the gallery (picextract/gallery/live.py)."""
+
+    def saved(self, listing: Listing) -> None: ...
+
+    def collect(self, wait: bool = False) -> None: ...
+
+    def close(self, interrupted: bool = False) -> None: ...
+
+    def abandon(self) -> None: ...
+
+
+class NoGallery:
+    """`--no-gallery` and dry runs."""
+
+    def saved(self, listing: Listing) -> None:
+        pass
+
+    def collect(self, wait: bool = False) -> None:
+        pass
+
+    def close(self, interrupted: bool = False) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass
+
+
+class Recorder:
+    """Writes down the pictures of one run in the state file, index.csv and the gallery."""
+
+    def __init__(self, options: RunOptions, state: StateStore) -> None:
+        self.folder = options.output_dir
+        self.state = state
+        self.index: IndexSync | NoIndex = NoIndex() if options.dry_run else IndexSync(options.output_dir, state)
+        self.gallery: Gallery = NoGallery()
+        if options.gallery and not options.dry_run:
+            from picextract.gallery.live import LiveGallery
+
+            self.gallery = LiveGallery(options.output_dir, state, options.workers)
+
+    def _dimensions(self, ref: PictureRef, filename: str) -> tuple[object, object]:
+        """Width and height as Discord sent them, else read from the saved file ("" when unknown)."""
+        if ref.width and ref.height:
+            return ref.width, ref.height
+        return picture_dimensions(self.folder / filename) or ("", "")
+
+    def record(self, ref: PictureRef, filename: str, size_bytes: int, source: ChannelInfo | None) -> None:
+        """A picture is on disk: into the state file and index.csv, and on its way into the gallery."""
+        row = index_row(ref, filename, source, self._dimensions(ref, filename))
+        rowid = self.index.record(ref.identity, filename, size_bytes, ref.message_id, ref.channel_id, row)
+        self.gallery.saved(Listing(ref.identity, filename, [str(value) for value in row], rowid))
+
+    def collect(self) -> None:
+        """Commit the gallery lines of the pictures whose thumbnails are done (never waits)."""
+        self.gallery.collect()
+
+    def close(self, interrupted: bool) -> None:
+        """Put the run's index rows in order and finish its gallery lines."""
+        try:
+            self.index.close()
+        finally:
+            self.gallery.close(interrupted)
+
+    def abandon(self) -> None:
+        """A signal while closing: what is not committed yet is left to the next run (picked up there)."""
+        self.gallery.abandon()
