@@ -47,6 +47,7 @@ class ChannelInfo:
     guild_name: str | None = None
     type: int = 0
     parent_name: str | None = None
+    last_message_id: int | None = None  # a thread's newest message as its listing said (None: unknown)
 
     @property
     def label(self) -> str:
@@ -119,11 +120,18 @@ def _channel_type(channel: dict[str, Any], default: int) -> int:
     return kind if isinstance(kind, int) and not isinstance(kind, bool) else default
 
 
+def _snowflake(value: object) -> int | None:
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isdigit() and len(str(value)) <= 20:
+        return int(value)
+    return None
+
+
 def thread_last_active(thread: dict[str, Any]) -> datetime:
     """When a thread last had a message (its last_message_id, else its creation); the epoch when neither is usable."""
     for value in (thread.get("last_message_id"), thread.get("id")):
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isdigit() and len(str(value)) <= 20:
-            return snowflake_to_datetime(value)
+        snowflake = _snowflake(value)
+        if snowflake is not None:
+            return snowflake_to_datetime(snowflake)
     return datetime.fromtimestamp(0, timezone.utc)
 
 
@@ -278,7 +286,15 @@ class ChannelResolver:
         else:
             self._listing(channel, "threads", lambda: self._searched_threads(channel, since, found))
         return [
-            ChannelInfo(tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, _channel_type(t, 11), channel.name)
+            ChannelInfo(
+                tid,
+                str(t.get("name") or tid),
+                channel.guild_id,
+                channel.guild_name,
+                _channel_type(t, 11),
+                channel.name,
+                _snowflake(t.get("last_message_id")),
+            )
             for tid, t in found.items()
             if thread_last_active(t) >= since
         ]

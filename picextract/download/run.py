@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from datetime import datetime
@@ -290,6 +291,13 @@ class DownloadRun:
             for ref in self.admit(message, retried) if message and retried else []:
                 self.handle(ref)
 
+    def _messages(self, source: ChannelInfo, start: int, before: int | None) -> Iterator[dict[str, Any]]:
+        """The source's messages after `start`; none asked for when its listing says nothing newer was posted
+        (a quiet thread costs a watch poll no request)."""
+        if source.last_message_id is not None and source.last_message_id <= start:
+            return iter(())
+        return prefetched(channel_messages(self.client, source.id, start, before, self.cancel), PREFETCH_MESSAGES, self.cancel)
+
     def process_source(self, source: ChannelInfo, since: datetime, until: datetime | None) -> None:
         """Retry last run's failures, then page the source from where the last run stopped."""
         after = datetime_to_snowflake(since) - 1
@@ -304,9 +312,7 @@ class DownloadRun:
         self._retry_failures(source, after, before)
         last_id = start
         malformed_before = self.summary.malformed
-        for message in prefetched(
-            channel_messages(self.client, source.id, start, before, self.cancel), PREFETCH_MESSAGES, self.cancel
-        ):
+        for message in self._messages(source, start, before):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
             refs = self.pictures_of(message)
