@@ -50,7 +50,8 @@ def run(server: FakeDiscord, cwd: Path, *extra: str) -> subprocess.CompletedProc
     return result
 
 
-def post(factory: MessageFactory, when: datetime, name: str, seed: int, size: tuple[int, int] = (24, 16)) -> None:
+def post(factory: MessageFactory, when: datetime, name: str, seed: int, size: tuple[int, int] = (400, 300)) -> None:
+    """A picture larger than a thumbnail (smaller ones are their own)."""
     factory.message(when, f"chart {name}", [factory.attachment(name, make_picture(seed, size=size))])
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from picextract.gallery.records import GalleryItem
 from picextract.gallery.thumbnails import Thumbnail
@@ -34,11 +35,18 @@ def script_literal(value: object) -> str:
     return text
 
 
+def thumbnail_url(item: GalleryItem, thumbnail: Thumbnail | None) -> str:
+    """The thumbnail's address relative to the page ("" for none; the picture itself when it is its own)."""
+    if thumbnail is None:
+        return ""
+    return f"{ASSETS_DIR}/{THUMBS_DIR}/{thumbnail.name}" if thumbnail.name else quote(item.file, safe="")
+
+
 def item_row(item: GalleryItem, thumbnail: Thumbnail | None) -> list[Any]:
     """One picture as a row of ITEM_FIELDS (rows keep the data about half the size of objects)."""
     return [
         item.file,
-        f"{ASSETS_DIR}/{THUMBS_DIR}/{thumbnail.name}" if thumbnail else "",
+        thumbnail_url(item, thumbnail),
         thumbnail.width if thumbnail else 0,
         thumbnail.height if thumbnail else 0,
         int(item.posted_at.timestamp() * 1000),
