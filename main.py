@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import os
 import signal
@@ -215,14 +214,10 @@ def _dedup(folders: list[Path], dry_run: bool, environment: Mapping[str, str]) -
 
 def _dedup_after_poll(environment: Mapping[str, str]) -> Callable[[Path, list[str]], None]:
     """`--watch --dedup`: after a poll that saved pictures, the dedup brings the new ones that are no re-post
-    into `<folder>-clean` (its hash cache makes this a rerun over known files); its report stays quiet."""
+    into `<folder>-clean` (the whole folder the first time, then only the new pictures); its report stays quiet."""
+    from picextract.dedup.run import DedupAfterPolls  # imported only with --dedup: it brings the imaging libraries
 
-    def after_poll(folder: Path, new_names: list[str]) -> None:
-        from picextract.dedup.run import dedup_after_download
-
-        dedup_after_download([folder], False, environment, out=io.StringIO())
-
-    return after_poll
+    return DedupAfterPolls(environment)
 
 
 def _choices(flags: FlagValues) -> str:

@@ -5,6 +5,7 @@ Used by `deduplicate_images.py` and by `main.py --dedup`; both hand in the strea
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,6 +16,7 @@ from typing import TextIO
 
 from picextract.dedup.cache import HashCache, default_cache_path
 from picextract.dedup.groups import decide
+from picextract.dedup.incremental import dedup_new
 from picextract.dedup.place import Placed, place_all
 from picextract.dedup.quiet import captured_library_output
 from picextract.dedup.reading import Progress, Reading, read_pictures
@@ -171,13 +173,39 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
     return ExitCode.SOME_FAILED if counts.unreadable or placed.unreadable else ExitCode.OK
 
 
+def _source_and_output(folders: Sequence[Path]) -> tuple[Path, Path]:
+    """The folder the downloads share, and its clean folder beside it."""
+    source = Path(os.path.commonpath([folder.resolve() for folder in folders]))
+    return source, source.with_name(source.name + CLEAN_SUFFIX)
+
+
 def dedup_after_download(folders: Sequence[Path], dry_run: bool, environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
     """`main.py --dedup`: the same dedup over the downloaded folder(s) into `<folder>-clean`."""
     existing = [folder for folder in folders if folder.is_dir()]
     if not existing:
         print("Dedup: nothing was downloaded, nothing to deduplicate.", file=sys.stderr)
         return ExitCode.OK
-    source = Path(os.path.commonpath([folder.resolve() for folder in existing]))
-    output = source.with_name(source.name + CLEAN_SUFFIX)
+    source, output = _source_and_output(existing)
     print(f"Removing re-posts from {source} into {output}", file=out if out is not sys.stdout else sys.stderr)
     return run_dedup(DedupOptions(source, output, dry_run=dry_run, cache=default_cache_path(environ)), out=out)
+
+
+class DedupAfterPolls:
+    """`--watch --dedup`: after a poll that saved pictures, the whole dedup the first time (it fills the hash
+    cache), then only the new pictures (picextract/dedup/incremental.py); its report stays quiet."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.known: set[Path] = set()  # folders the hash cache knows whole
+
+    def __call__(self, folder: Path, new_names: list[str]) -> None:
+        source, output = _source_and_output([folder])
+        if folder in self.known:
+            with captured_library_output(capture=True):
+                placed = dedup_new(
+                    source, output, new_names, default_cache_path(self.environ), DedupOptions(source, output).workers
+                )
+            if placed is not None:
+                return
+        dedup_after_download([folder], False, self.environ, out=io.StringIO())
+        self.known.add(folder)

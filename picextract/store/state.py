@@ -340,18 +340,36 @@ class StateStore:
             )
 
 
-def recorded_message_ids(folder: Path) -> dict[str, int]:
-    """File name -> message id from the state file, read-only; empty when there is none or it is unreadable."""
+def _read_only(folder: Path, query: str, parameters: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query on the folder's state file, opened read-only; none when there is none or it is unreadable."""
     path = folder / STATE_FILE_NAME
     if not path.is_file():
-        return {}
+        return []
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return {
-                str(filename): int(message_id) for filename, message_id in db.execute("SELECT filename, message_id FROM pictures")
-            }
+            return list(db.execute(query, parameters))
         finally:
             db.close()
-    except (sqlite3.Error, ValueError):  # the gallery does without it
-        return {}
+    except (sqlite3.Error, ValueError):  # the gallery and the dedup do without it
+        return []
+
+
+def recorded_message_ids(folder: Path) -> dict[str, int]:
+    """File name -> message id from the state file, read-only; empty when there is none or it is unreadable."""
+    return {
+        str(filename): int(message_id) for filename, message_id in _read_only(folder, "SELECT filename, message_id FROM pictures")
+    }
+
+
+def recorded_rows(folder: Path, names: Sequence[str]) -> dict[str, list[str]]:
+    """File name -> its index.csv row kept in the state file (read-only), for a few names."""
+    rows: dict[str, list[str]] = {}
+    for start in range(0, len(names), 500):  # SQLite's limit on bound parameters
+        chunk = [name.casefold() for name in names[start : start + 500]]
+        query = f"SELECT filename, index_row FROM pictures WHERE name_key IN ({','.join('?' * len(chunk))})"
+        for filename, stored in _read_only(folder, query, chunk):
+            row = padded_row(_stored_row(stored) or [])
+            if row is not None:
+                rows[str(filename)] = [str(filename), *row[1:]]
+    return rows
