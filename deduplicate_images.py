@@ -14,8 +14,9 @@ from typing import NoReturn
 
 from config import Settings, load_settings, read_environment, settings_for_help
 from picextract.dedup.cache import default_cache_path
-from picextract.dedup.run import CLEAN_SUFFIX, DedupOptions, run_dedup
+from picextract.dedup.run import DedupOptions, run_dedup
 from picextract.errors import EXIT_CODES_HELP, ExitCode, error_boundary
+from picextract.store.layout import clean_root
 
 DEDUP_EXIT_NOTE = "For the dedup, 1 means some files could not be read (they are listed, kept and never removed)."
 
@@ -31,7 +32,7 @@ def build_parser(settings: Settings, cache: Path) -> argparse.ArgumentParser:
         description="Copy one picture of each group of re-posts (same pHash and size, same date) to a clean folder.",
         epilog=f"{EXIT_CODES_HELP} {DEDUP_EXIT_NOTE}",
     )
-    source, output = settings.DEFAULT_OUTPUT_DIR, settings.DEFAULT_OUTPUT_DIR + CLEAN_SUFFIX
+    source, output = settings.DEFAULT_OUTPUT_DIR, str(clean_root(Path(settings.DEFAULT_OUTPUT_DIR)))
     parser.add_argument("--source", default=source, help=f"folder with the downloaded pictures (default {source})")
     parser.add_argument("--output", default=output, help=f"folder for the unique pictures (default {output})")
     parser.add_argument("--dry-run", action="store_true", help="report only, copy nothing")

@@ -1,16 +1,14 @@
-"""DiscordDownloader: resolve channels, walk a channel and its threads, save their pictures.
+"""DiscordDownloader: walk a channel and its threads, save their pictures.
 
-The downloader is long-lived (client, folder, options); each `run()` gets a fresh
+The downloader is long-lived (client, folder, the invocation's `RunOptions`, taken as they are); each `run()` gets a fresh
 `picextract.download.run.DownloadRun` that holds the run's window, counters and cancel event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from picextract.discord.channels import FORUM_TYPES, THREAD_PARENT_TYPES, ChannelInfo, ChannelResolver
 from picextract.discord.client import ChannelStopped, DiscordClient
@@ -19,53 +17,19 @@ from picextract.download.options import RunOptions
 from picextract.download.results import NullReporter, Reporter, Summary
 from picextract.download.run import DownloadRun
 from picextract.download.workers import in_background
-from picextract.pictures.filters import MessageFilter
-from picextract.pictures.refs import DEFAULT_KINDS
-from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate
-
-Chooser = Callable[[list[ChannelInfo]], ChannelInfo]
-T = TypeVar("T")
 
 
 class DiscordDownloader:
     """Saves the pictures of a channel's time window, with its threads, into a folder."""
 
     def __init__(
-        self,
-        client: DiscordClient,
-        output_dir: Path,
-        tz: tzinfo | None,
-        *,
-        workers: int = 8,
-        reporter: Reporter | None = None,
-        kinds: frozenset[str] = DEFAULT_KINDS,
-        threads: bool = True,
-        dry_run: bool = False,
-        message_filter: MessageFilter | None = None,
-        name_template: NameTemplate = DEFAULT_NAME_TEMPLATE,
-        gallery: bool = False,
+        self, client: DiscordClient, output_dir: Path, options: RunOptions | None = None, reporter: Reporter | None = None
     ) -> None:
         self.client = client
-        self.options = RunOptions(
-            output_dir, tz, max(1, workers), kinds, threads, dry_run, message_filter or MessageFilter(), name_template, gallery
-        )
+        self.output_dir = output_dir
+        self.options = options or RunOptions()
         self.reporter: Reporter = reporter or NullReporter()
         self.channels = ChannelResolver(client, self.reporter)
-
-    def resolve_channels(
-        self,
-        spec: str,
-        guild: str | None = None,
-        all_channels: bool = False,
-        choose: Chooser | None = None,
-        need_guild_names: bool = False,
-    ) -> list[ChannelInfo]:
-        """A comma-separated list of IDs and names, or every readable channel of a guild."""
-        return self.channels.resolve_channels(spec, guild, all_channels, choose, need_guild_names)
-
-    def resolve_channel(self, channel: str, guild: str | None = None, choose: Chooser | None = None) -> ChannelInfo:
-        """One channel by ID, or by name within its guild."""
-        return self.channels.resolve_channel(channel, guild, choose)
 
     def _walk(
         self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None, threads_since: datetime
@@ -103,7 +67,7 @@ class DiscordDownloader:
     ) -> Summary:
         """Save the pictures of [since, until) in the channel and its threads (active since `threads_since`); callable again."""
         try:
-            run = DownloadRun(self.client, self.options, self.reporter)
+            run = DownloadRun(self.client, self.output_dir, self.options, self.reporter)
         except KeyboardInterrupt:  # a signal while the run opens the folder's files: nothing was started
             return Summary(interrupted=True)
         try:

@@ -14,8 +14,7 @@ import pytest
 
 from config import Settings
 from picextract.fake.server import FakeDiscord
-from picextract.gallery.page import GALLERY_FILE_NAME
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import GALLERY_FILE_NAME, INDEX_FILE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_PICTURES = frozenset({INDEX_FILE_NAME, GALLERY_FILE_NAME})  # what an output folder holds besides pictures

@@ -14,6 +14,7 @@ from config import Settings
 from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.options import RunOptions
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
 from tests.conftest import ROOT, program_env
@@ -29,7 +30,7 @@ def test_paging_waits_for_downloads_queue_is_bounded(server: FakeDiscord, settin
         factory.message(posted + timedelta(seconds=n), "", pictures)
     server.state.latency_seconds = 0.01
     client = DiscordClient(USER_TOKEN, settings)
-    downloader = DiscordDownloader(client, tmp_path, UTC, workers=2)
+    downloader = DiscordDownloader(client, tmp_path, RunOptions(UTC, workers=2))
     seen_pages_at_cdn: list[tuple[int, int]] = []
     sampler_done = threading.Event()
 

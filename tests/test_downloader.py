@@ -10,13 +10,16 @@ import pytest
 
 from config import Settings
 from discord_downloader import DiscordDownloader
-from picextract.discord.channels import AmbiguousChannelError, ChannelInfo
+from picextract.discord.channel_spec import ChannelSpec, parse_channel_spec
+from picextract.discord.channels import AmbiguousChannelError, ChannelInfo, ChannelResolver, Chooser
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import NotFoundError
-from picextract.download.results import Summary
+from picextract.download.options import RunOptions
+from picextract.download.results import NullReporter, Summary
 from picextract.fake.sample import (
     CHANNEL_ID,
     CHANNEL_NAME,
+    GUILD_ID,
     GUILD_NAME,
     USER_TOKEN,
     build_sample_channel,
@@ -24,9 +27,7 @@ from picextract.fake.sample import (
     setup_server,
 )
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME
-from picextract.store.lock import LOCK_FILE_NAME
-from picextract.store.state import STATE_FILE_NAME
+from picextract.store.layout import ASSETS_DIR, GALLERY_FILE_NAME, INDEX_FILE_NAME, LOCK_FILE_NAME, STATE_FILE_NAME
 from tests.conftest import saved_pictures
 
 UTC = timezone.utc
@@ -36,7 +37,7 @@ CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
 def _run(settings: Settings, out: Path, since: datetime, until: datetime | None = None, workers: int = 4) -> Summary:
     client = DiscordClient(USER_TOKEN, settings)
     try:
-        return DiscordDownloader(client, out, UTC, workers=workers).run(CHANNEL, since, until)
+        return DiscordDownloader(client, out, RunOptions(UTC, workers=workers)).run(CHANNEL, since, until)
     finally:
         client.close()
 
@@ -176,25 +177,43 @@ def test_many_workers_many_same_second_collisions(server: FakeDiscord, settings:
     assert server.state.violations == 0
 
 
-def test_resolve_channel_by_guild_and_name(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+def test_resolve_channel_by_guild_and_name(server: FakeDiscord, settings: Settings) -> None:
     setup_server(server)
     server.add_guild("1100000000000000009", "Other Server")
     server.add_channel("1100000000000000010", "general", "1100000000000000009")
     server.add_channel("1100000000000000011", "General", "1100000000000000009")
     server.add_channel("1100000000000000012", "voice-chat", "1100000000000000009", channel_type=2)
     server.add_channel("1100000000000000013", "stuff", "1100000000000000009", channel_type=4)
-    downloader = DiscordDownloader(DiscordClient(USER_TOKEN, settings), tmp_path, UTC)
-    assert downloader.resolve_channel("#spx-realtime-aws", GUILD_NAME).id == CHANNEL_ID
-    assert downloader.resolve_channel("SPX-Realtime-AWS", GUILD_NAME.upper()).id == CHANNEL_ID
-    assert downloader.resolve_channel(CHANNEL_ID).name == CHANNEL_NAME
-    assert downloader.resolve_channel("general", "other server").id == "1100000000000000010"  # exact wins
+    resolver = ChannelResolver(DiscordClient(USER_TOKEN, settings), NullReporter())
+
+    def one(text: str, guild: str | None = None, choose: Chooser | None = None) -> ChannelInfo:
+        [channel] = resolver.resolve([parse_channel_spec(text)], guild, choose)
+        return channel
+
+    assert one("#spx-realtime-aws", GUILD_NAME).id == CHANNEL_ID
+    assert one("SPX-Realtime-AWS", GUILD_NAME.upper()).id == CHANNEL_ID
+    assert one(CHANNEL_ID).name == CHANNEL_NAME
+    assert one("general", "other server").id == "1100000000000000010"  # exact wins
     with pytest.raises(AmbiguousChannelError, match="several channels match"):
-        downloader.resolve_channel("GENERAL", "Other Server")
-    assert downloader.resolve_channel("GENERAL", "Other Server", choose=lambda c: c[1]).id == "1100000000000000011"
+        one("GENERAL", "Other Server")
+    assert one("GENERAL", "Other Server", choose=lambda c: c[1]).id == "1100000000000000011"
     with pytest.raises(NotFoundError, match="no channel named 'stuff'.*its channels: General, general, voice-chat"):
-        downloader.resolve_channel("stuff", "Other Server")
+        one("stuff", "Other Server")
     with pytest.raises(NotFoundError, match="no server named 'Nope'; your servers: Other Server, 数学家炒美股"):
-        downloader.resolve_channel("general", "Nope")
+        one("general", "Nope")
+
+
+def test_resolve_takes_specs_as_parsed_never_as_text(server: FakeDiscord, settings: Settings) -> None:
+    """A spec is resolved as it is: a name holding a comma (a voice channel's may) stays one name; repeats count once."""
+    setup_server(server)
+    server.add_channel("1100000000000000014", "Lounge, Chill", GUILD_ID, channel_type=2)
+    resolver = ChannelResolver(DiscordClient(USER_TOKEN, settings), NullReporter())
+    specs = [ChannelSpec(name="Lounge, Chill"), ChannelSpec(channel_id=CHANNEL_ID), ChannelSpec(name=CHANNEL_NAME)]
+    resolved = resolver.resolve(specs, GUILD_NAME)
+    assert [(channel.id, channel.name) for channel in resolved] == [
+        ("1100000000000000014", "Lounge, Chill"),
+        (CHANNEL_ID, CHANNEL_NAME),
+    ]
 
 
 def test_stale_part_files_are_removed(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
@@ -203,6 +222,7 @@ def test_stale_part_files_are_removed(server: FakeDiscord, settings: Settings, t
     _run(settings, tmp_path, datetime.now(UTC) - timedelta(days=1))
     assert not list(tmp_path.glob("*.part"))
     own_files = {STATE_FILE_NAME, f"{STATE_FILE_NAME}-wal", f"{STATE_FILE_NAME}-shm", INDEX_FILE_NAME, LOCK_FILE_NAME}
+    own_files |= {GALLERY_FILE_NAME, ASSETS_DIR}  # the gallery, empty
     assert set(os.listdir(tmp_path)) <= own_files
 
 
@@ -212,7 +232,7 @@ def test_one_downloader_runs_any_number_of_times(server: FakeDiscord, settings: 
     first_posted = datetime.now(UTC) - timedelta(hours=2)
     factory.message(first_posted, "", [factory.attachment("first.png", make_picture(1))])
     client = DiscordClient(USER_TOKEN, settings)
-    downloader = DiscordDownloader(client, tmp_path, UTC, workers=2)
+    downloader = DiscordDownloader(client, tmp_path, RunOptions(UTC, workers=2))
     try:
         first = downloader.run(CHANNEL, first_posted - timedelta(minutes=1))
         factory.message(first_posted + timedelta(hours=1), "", [factory.attachment("second.png", make_picture(2))])

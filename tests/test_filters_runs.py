@@ -13,6 +13,7 @@ from config import Settings
 from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.options import RunOptions
 from picextract.download.results import Summary
 from picextract.fake.sample import (
     CHANNEL_ID,
@@ -28,8 +29,7 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.filters import MessageFilter, parse_filter
-from picextract.store.index import INDEX_FILE_NAME
-from picextract.store.state import STATE_FILE_NAME
+from picextract.store.layout import INDEX_FILE_NAME, STATE_FILE_NAME
 from tests.conftest import program_env, run_main, saved_pictures
 
 UTC = timezone.utc
@@ -85,7 +85,9 @@ def _channel(server: FakeDiscord) -> Channel:
 def _run(settings: Settings, out: Path, since: datetime, message_filter: MessageFilter | None = None) -> Summary:
     client = DiscordClient(USER_TOKEN, settings)
     try:
-        return DiscordDownloader(client, out, UTC, workers=3, message_filter=message_filter).run(CHANNEL, since)
+        return DiscordDownloader(client, out, RunOptions(UTC, workers=3, message_filter=message_filter or MessageFilter())).run(
+            CHANNEL, since
+        )
     finally:
         client.close()
 

@@ -20,19 +20,13 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from picextract.fake.sample import CHANNEL_ID, GUILD_ID, USER_TOKEN, build_sample_channel, make_picture, snowflake_at
 from picextract.fake.server import FakeDiscord
-from picextract.gallery.page import (
-    ASSETS_DIR,
-    GALLERY_FILE_NAME,
-    THUMBS_DIR,
-    build_gallery,
-    read_index,
-    write_page,
-)
+from picextract.gallery.page import build_gallery, read_index, write_page
 from picextract.gallery.records import GalleryItem, file_time, gallery_items, message_link, parse_index
 from picextract.gallery.shards import script_literal
 from picextract.gallery.thumbnails import Thumbnail, make_thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
 from picextract.store.index import INDEX_COLUMNS
+from picextract.store.layout import ASSETS_DIR, GALLERY_FILE_NAME, THUMBS_DIR
 from picextract.store.state import StateStore, recorded_message_ids
 from tests.browser import console_errors, start_chromium, visible_images_loaded
 from tests.conftest import program_env, run_main

@@ -16,8 +16,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, MessageFactory, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.gallery.page import ASSETS_DIR, GALLERY_FILE_NAME
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import ASSETS_DIR, GALLERY_FILE_NAME, INDEX_FILE_NAME
 from tests.browser import gallery_files, start_chromium
 from tests.conftest import ROOT, program_env, run_main, saved_pictures
 

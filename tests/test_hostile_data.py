@@ -15,6 +15,7 @@ from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.discord.tokens import clean_authorization
+from picextract.download.options import RunOptions
 from picextract.download.results import Summary
 from picextract.errors import UsageError
 from picextract.fake.sample import (
@@ -40,7 +41,9 @@ HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200)
 def run(settings: Settings, out: Path, token: str = USER_TOKEN, kinds: frozenset[str] = DEFAULT_KINDS) -> Summary:
     client = DiscordClient(token, settings)
     try:
-        return DiscordDownloader(client, out, UTC, workers=3, kinds=kinds).run(CHANNEL, HOUR_AGO - timedelta(minutes=5))
+        return DiscordDownloader(client, out, RunOptions(UTC, workers=3, kinds=kinds)).run(
+            CHANNEL, HOUR_AGO - timedelta(minutes=5)
+        )
     finally:
         client.close()
 
@@ -345,7 +348,7 @@ def test_malformed_thread_objects_do_not_stop_the_run(server: FakeDiscord, setti
     client = DiscordClient(f"Bot {BOT_TOKEN}", settings)
     try:
         channel = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)
-        summary = DiscordDownloader(client, tmp_path, UTC).run(channel, HOUR_AGO - timedelta(minutes=5))
+        summary = DiscordDownloader(client, tmp_path, RunOptions(UTC)).run(channel, HOUR_AGO - timedelta(minutes=5))
     finally:
         client.close()
     assert summary.downloaded == 1 and not summary.has_errors

@@ -17,9 +17,7 @@ import pytest
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.gallery.page import GALLERY_FILE_NAME
-from picextract.store.index import INDEX_FILE_NAME
-from picextract.store.state import STATE_FILE_NAME
+from picextract.store.layout import GALLERY_FILE_NAME, INDEX_FILE_NAME, STATE_FILE_NAME
 from tests.browser import gallery_files, start_chromium
 from tests.conftest import NOT_PICTURES, ROOT, program_env, run_main
 
@@ -71,8 +69,10 @@ def check_folder(out: Path, pictures: dict[bytes, str]) -> None:
     assert not [name for name in files if name.endswith((".part", ".tmp"))]
     assert sorted(files.values()) == sorted(pictures)
     with open(out / INDEX_FILE_NAME, newline="", encoding="utf-8") as index_file:
-        rows = [row["file"] for row in csv.DictReader(index_file)]
+        keys = [(row["posted_at_utc"], row["file"]) for row in csv.DictReader(index_file)]
+    rows = [file for _, file in keys]
     assert sorted(rows) == sorted(files)
+    assert keys == sorted(keys)  # in posting order, whatever the kills cut short
     db = sqlite3.connect(out / STATE_FILE_NAME)
     recorded = sorted(name for (name,) in db.execute("SELECT filename FROM pictures"))
     db.close()

@@ -10,10 +10,11 @@ from config import Settings
 from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.options import RunOptions
 from picextract.download.results import Summary
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import INDEX_FILE_NAME
 from tests.conftest import NOT_PICTURES
 
 UTC = timezone.utc
@@ -23,7 +24,7 @@ CHANNEL = ChannelInfo(CHANNEL_ID, CHANNEL_NAME)
 def run_once(settings: Settings, out: Path, since: datetime, workers: int = 4) -> Summary:
     client = DiscordClient(USER_TOKEN, settings)
     try:
-        return DiscordDownloader(client, out, UTC, workers=workers).run(CHANNEL, since)
+        return DiscordDownloader(client, out, RunOptions(UTC, workers=workers)).run(CHANNEL, since)
     finally:
         client.close()
 

@@ -18,6 +18,7 @@ from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import ApiError
 from picextract.discord.rate_limits import RateLimiter, WaitTooLong, retry_after_seconds
+from picextract.download.options import RunOptions
 from picextract.download.results import Summary
 from picextract.fake.sample import (
     BOT_TOKEN,
@@ -67,7 +68,7 @@ def run(
 
     client = DiscordClient(token, settings, announce=notes.append, **clock)  # type: ignore[arg-type]
     try:
-        return DiscordDownloader(client, out, UTC, workers=3, reporter=Notes()).run(CHANNEL, since), notes
+        return DiscordDownloader(client, out, RunOptions(UTC, workers=3), Notes()).run(CHANNEL, since), notes
     finally:
         client.close()
 

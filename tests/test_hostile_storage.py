@@ -15,8 +15,8 @@ from pathlib import Path
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME
-from picextract.store.state import STATE_FILE_NAME
+from picextract.store.index import INDEX_COLUMNS
+from picextract.store.layout import INDEX_FILE_NAME, STATE_FILE_NAME
 from tests.conftest import NOT_PICTURES, ROOT, program_env, run_main
 
 UTC = timezone.utc

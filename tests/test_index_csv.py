@@ -10,9 +10,11 @@ from config import Settings
 from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.options import RunOptions
 from picextract.fake.sample import CHANNEL_ID, CHANNEL_NAME, USER_TOKEN, MessageFactory, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME, posting_order
+from picextract.store.index import posting_order
+from picextract.store.layout import INDEX_FILE_NAME
 
 UTC = timezone.utc
 
@@ -25,7 +27,9 @@ def _rows(folder: Path) -> list[dict[str, str]]:
 def _run(settings: Settings, folder: Path, since: datetime) -> None:
     client = DiscordClient(USER_TOKEN, settings)
     try:
-        DiscordDownloader(client, folder, UTC, workers=4).run(ChannelInfo(CHANNEL_ID, CHANNEL_NAME, "1100000000000000001"), since)
+        DiscordDownloader(client, folder, RunOptions(UTC, workers=4)).run(
+            ChannelInfo(CHANNEL_ID, CHANNEL_NAME, "1100000000000000001"), since
+        )
     finally:
         client.close()
 

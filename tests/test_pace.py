@@ -16,6 +16,7 @@ from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AccessError, AuthError
 from picextract.discord.pace import AccountAtRiskError, BotPace, UserPace, default_workers, is_guild_route, jittered_seconds
+from picextract.download.options import RunOptions
 from picextract.fake.sample import (
     BOT_TOKEN,
     CHANNEL_ID,
@@ -183,7 +184,7 @@ def test_user_run_lists_only_threads_active_in_window_and_counts_its_requests(
     factory.message(now - timedelta(hours=2), "chart", [factory.attachment("c.png", make_picture(1))])
     _threads(server, now, active=3, quiet=60)
     client = DiscordClient(USER_TOKEN, settings)
-    summary = DiscordDownloader(client, tmp_path, UTC).run(
+    summary = DiscordDownloader(client, tmp_path, RunOptions(UTC)).run(
         ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID), now - timedelta(days=2)
     )
     assert summary.downloaded == 4 and summary.threads_scanned == 3

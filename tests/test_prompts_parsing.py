@@ -10,10 +10,10 @@ import pytest
 
 from config import ConfigError, find_env_file, source_of
 from picextract.cli.answers import parse_output_path, token_candidates
-from picextract.cli.channel_spec import ChannelSpec, guild_of, parse_channel_list, parse_channel_spec
 from picextract.cli.listing import format_reachable
 from picextract.cli.progress import format_header, format_summary
-from picextract.discord.channels import ChannelInfo, Reachable, folder_name, output_folder
+from picextract.discord.channel_spec import ChannelSpec, guild_of, parse_channel_list, parse_channel_spec
+from picextract.discord.channels import ChannelInfo, Reachable
 from picextract.download.results import SaveResult, Summary
 from picextract.pictures.filenames import MAX_PATH_CHARS, build_filename, max_name_chars, path_chars, with_suffix
 from picextract.pictures.refs import PictureRef
@@ -60,7 +60,7 @@ def test_channel_specs_that_are_not(text: str, message: str) -> None:
 
 def test_a_list_of_channels_and_the_server_its_links_name() -> None:
     specs = parse_channel_list(f"#charts, https://discord.com/channels/{G}/{C}, <#{M}>")
-    assert [spec.text for spec in specs] == ["charts", C, M]
+    assert specs == [ChannelSpec(name="charts"), ChannelSpec(channel_id=C, guild_id=G), ChannelSpec(channel_id=M)]
     assert guild_of(specs) == G
     assert guild_of(parse_channel_list("a,b")) is None
 
@@ -161,15 +161,6 @@ def test_the_header_shows_the_window_in_the_file_name_clock(tz: timezone | ZoneI
     start = datetime(2026, 1, 1, tzinfo=UTC)
     header = format_header(_channel(), Path("/data/o"), start, start + timedelta(days=14), tz).splitlines()
     assert header == [f"Server:   Traders (id {G})", f"Channel:  #spx (id {C})", f"Window:   {window}", "Folder:   /data/o"]
-
-
-def test_folders_of_channels_differing_in_case_differ() -> None:
-    upper, lower, other = _channel("1", "Charts"), _channel("2", "charts"), _channel("3", "news")
-    both = [upper, lower, other]
-    assert [folder_name(c, both) for c in both] == ["Charts_1", "charts_2", "news"]
-    assert output_folder(Path("out"), lower, True, both) == Path("out/charts_2")
-    assert output_folder(Path("out/{channel}"), upper, True, both) == Path("out/Charts_1")
-    assert output_folder(Path("out"), lower, False, both) == Path("out")
 
 
 @pytest.mark.parametrize("folder_chars", [3, 120, 200, 240])

@@ -13,6 +13,7 @@ from config import Settings
 from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.options import RunOptions
 from picextract.download.results import Summary
 from picextract.fake.sample import (
     BOT_TOKEN,
@@ -30,7 +31,7 @@ from picextract.fake.sample import (
 )
 from picextract.fake.server import FakeDiscord
 from picextract.pictures.refs import DEFAULT_KINDS, parse_kinds
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import INDEX_FILE_NAME
 from tests.conftest import NOT_PICTURES, program_env, run_main
 
 UTC = timezone.utc
@@ -50,7 +51,7 @@ def _run(
 ) -> Summary:
     client = DiscordClient(token if token == USER_TOKEN else f"Bot {token}", settings)
     try:
-        return DiscordDownloader(client, out, UTC, **options).run(channel, since)  # type: ignore[arg-type]
+        return DiscordDownloader(client, out, RunOptions(UTC, **options)).run(channel, since)  # type: ignore[arg-type]
     finally:
         client.close()
 
@@ -217,6 +218,25 @@ def test_all_channels_of_a_guild_skips_unreadable(server: FakeDiscord, tmp_path:
     )
     assert result.returncode == 0, result.stderr
     assert "skipped #staff-only" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["spx-realtime-aws"]
+
+
+def test_all_channels_skips_a_listed_channel_that_answers_404_like_one_that_answers_403(
+    server: FakeDiscord, tmp_path: Path
+) -> None:
+    """Deleted between the guild's listing and its probe: unreadable, the same rule as `--list` and the prompt."""
+    factory = setup_server(server)
+    factory.message(NOW - timedelta(hours=1), "", [factory.attachment("one.png", make_picture(1))])
+    server.add_channel("1100000000000000070", "staff-only", GUILD_ID, readable=False)
+    server.add_channel("1100000000000000072", "just-deleted", GUILD_ID)
+    server.fail_next("/channels/1100000000000000072", "404")
+    result = run_main(
+        ["--guild", GUILD_NAME, "--all-channels", "--output", "all", "--no-input"],
+        program_env(server, DISCORD_USER_TOKEN=USER_TOKEN),
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped #staff-only" in result.stderr and "skipped #just-deleted" in result.stderr
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["spx-realtime-aws"]
 
 

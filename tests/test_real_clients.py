@@ -35,7 +35,7 @@ from picextract.fake.sample import (
     build_sample_channel,
 )
 from picextract.fake.server import FakeDiscord
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import INDEX_FILE_NAME
 from tests.conftest import program_env, run_main
 
 IS_COMPONENTS_V2 = 1 << 15

@@ -9,6 +9,7 @@ from config import Settings
 from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
+from picextract.download.options import RunOptions
 from picextract.download.results import Summary
 from picextract.fake.sample import (
     CHANNEL_ID,
@@ -36,7 +37,7 @@ THREAD_ID = "1100000000000000088"
 def _run(settings: Settings, out: Path, since: datetime, template: NameTemplate = DEFAULT_NAME_TEMPLATE) -> Summary:
     client = DiscordClient(USER_TOKEN, settings)
     try:
-        return DiscordDownloader(client, out, UTC, workers=3, name_template=template).run(CHANNEL, since)
+        return DiscordDownloader(client, out, RunOptions(UTC, workers=3, name_template=template)).run(CHANNEL, since)
     finally:
         client.close()
 

@@ -16,12 +16,14 @@ from discord_downloader import DiscordDownloader
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError, DiscordError, NotFoundError, RequestRejectedError
+from picextract.download.options import RunOptions
 from picextract.fake.control import serve_again, stop_serving
 from picextract.fake.demo_feed import post_chart
 from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, CHANNEL_NAME, GUILD_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
 from picextract.watch.loop import Watcher, WatchReporter, WatchTarget, format_watch_summary, is_transient
 from picextract.watch.timing import backoff_cap_seconds, backoff_seconds, format_duration, threads_since
+from tests.conftest import NOT_PICTURES
 
 UTC = timezone.utc
 INTERVAL = 0.05
@@ -86,7 +88,7 @@ class Watch:
     waits: list[float] = field(default_factory=list)
 
     def files(self) -> set[str]:
-        return {p.name for p in self.folder.iterdir() if not p.name.startswith(".") and p.name != "index.csv"}
+        return {p.name for p in self.folder.iterdir() if not p.name.startswith(".") and p.name not in NOT_PICTURES}
 
 
 def make_watch(
@@ -103,7 +105,7 @@ def make_watch(
     client = DiscordClient(token, settings)
     notes: list[str] = []
     reporter = WatchReporter(notes.append)
-    downloader = DiscordDownloader(client, folder, UTC, reporter=reporter, threads=threads)
+    downloader = DiscordDownloader(client, folder, RunOptions(UTC, threads=threads), reporter)
     channel = ChannelInfo(CHANNEL_ID, CHANNEL_NAME, GUILD_ID)
     holder: list[Watch] = []
 

@@ -18,8 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.gallery.page import GALLERY_FILE_NAME
-from picextract.store.state import STATE_FILE_NAME
+from picextract.store.layout import GALLERY_FILE_NAME, STATE_FILE_NAME
 from tests.browser import console_errors, start_chromium
 from tests.conftest import ROOT, program_env, run_main
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from config import Settings
 from picextract.cli.answers import parse_output_path, token_candidates
-from picextract.cli.channel_spec import guild_of, parse_channel_list
 from picextract.cli.listing import format_reachable
 from picextract.cli.prompts import Prompter
+from picextract.discord.channel_spec import ChannelSpec, guild_of, parse_channel_list
 from picextract.discord.channels import ChannelInfo, ChannelResolver, Reachable
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AccessError, AuthError
@@ -103,19 +104,26 @@ class ChannelQuestion:
             raise AccessError(f"this token cannot read #{row.channel.name}; choose one marked readable")
         return [row.channel]
 
-    def resolve(self, text: str, interactive: bool) -> list[ChannelInfo]:
-        """A comma-separated list of links, IDs and names, resolved (names need the server: asked now)."""
-        if interactive and text.isdigit() and len(text) <= LIST_NUMBER_DIGITS:
-            return self._by_number(text)
-        try:
-            specs = parse_channel_list(text)
-        except ValueError as problem:
-            raise (ValueError(str(problem)) if interactive else UsageError(f"--channel: {problem}")) from None
+    def resolve(self, specs: Sequence[ChannelSpec]) -> list[ChannelInfo]:
+        """The channels the specs name (a name needs the server: asked now when not known)."""
         self.guild = self.guild or guild_of(specs)
-        by_name = any(spec.name for spec in specs)
-        guild = self.ask_guild() if by_name else self.guild
-        channels = self.resolver.resolve_channels(",".join(spec.text for spec in specs), guild, choose=self.prompter.choose)
-        if interactive and by_name:
+        guild = self.ask_guild() if any(spec.name for spec in specs) else self.guild
+        return self.resolver.resolve(specs, guild, choose=self.prompter.choose)
+
+    def every_readable(self) -> list[ChannelInfo]:
+        """`--all-channels`: every channel of the server the token may read; none is a usage error."""
+        channels = self.resolver.all_readable(self.ask_guild())
+        if not channels:
+            raise UsageError(f"no channel of {self.guild!r} can be read")
+        return channels
+
+    def _answer(self, text: str) -> list[ChannelInfo]:
+        """A prompt answer: a number from the `?` list, or links, IDs and names (a name must be readable)."""
+        if text.isdigit() and len(text) <= LIST_NUMBER_DIGITS:
+            return self._by_number(text)
+        specs = parse_channel_list(text)
+        channels = self.resolve(specs)
+        if any(spec.name for spec in specs):
             for channel in channels:
                 if not self.resolver.readable(channel.id):
                     raise AccessError(f"this token cannot read {channel.label}")
@@ -123,9 +131,7 @@ class ChannelQuestion:
 
     def ask(self) -> list[ChannelInfo]:
         """Ask until the answer names channels the token can read."""
-        answer = self.prompter.ask(
-            CHANNEL_PROMPT, "--channel", lambda text: self.resolve(text, True), on_question_mark=self.show_list
-        )
+        answer = self.prompter.ask(CHANNEL_PROMPT, "--channel", self._answer, on_question_mark=self.show_list)
         return answer  # type: ignore[return-value]
 
 

@@ -11,7 +11,8 @@ from pathlib import Path, PurePosixPath
 
 from picextract.dedup.groups import BYTE_IDENTICAL_MARK, DedupResult, ImageFile
 from picextract.dedup.scan import Problem, ScanResult, display_name
-from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME
+from picextract.store.index import INDEX_COLUMNS
+from picextract.store.layout import INDEX_FILE_NAME, ChannelFolder
 
 REPORT_COLUMNS = ["file", "status", "reason", "kept_file", "difference_seconds", "group", "phash", "size"]
 INDEX_EXTRA_COLUMNS = ["copies_removed", "removed_copies"]
@@ -126,7 +127,7 @@ def write_indexes(source: Path, output: Path, scan: ScanResult, result: DedupRes
 def append_index_rows(output: Path, rows: Mapping[str, Sequence[str]]) -> None:
     """The rows of newly kept pictures at the end of the clean folder's `index.csv`, with no copy removed yet
     (a whole dedup counts them); nothing when that file is missing or has other columns."""
-    path = output / INDEX_FILE_NAME
+    path = ChannelFolder(output).index_file
     if not rows or not path.is_file():
         return
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:

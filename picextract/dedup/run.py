@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,6 @@ from picextract.dedup.report import Counts, DuplicatePair, statistics_text, summ
 from picextract.dedup.scan import ScanResult, display_name, scan_source
 from picextract.errors import ExitCode, UsageError
 
-CLEAN_SUFFIX = "-clean"  # the default output is the downloader's folder with this suffix
 PROBLEMS_SHOWN = 5  # unreadable files named in the summary; the --report lists all
 
 
@@ -173,39 +172,37 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
     return ExitCode.SOME_FAILED if counts.unreadable or placed.unreadable else ExitCode.OK
 
 
-def _source_and_output(folders: Sequence[Path]) -> tuple[Path, Path]:
-    """The folder the downloads share, and its clean folder beside it."""
-    source = Path(os.path.commonpath([folder.resolve() for folder in folders]))
-    return source, source.with_name(source.name + CLEAN_SUFFIX)
-
-
-def dedup_after_download(folders: Sequence[Path], dry_run: bool, environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
-    """`main.py --dedup`: the same dedup over the downloaded folder(s) into `<folder>-clean`."""
-    existing = [folder for folder in folders if folder.is_dir()]
-    if not existing:
+def dedup_after_download(
+    pairs: Sequence[tuple[Path, Path]], dry_run: bool, environ: Mapping[str, str], out: TextIO = sys.stdout
+) -> int:
+    """`main.py --dedup`: the same dedup from each downloaded folder into its clean folder (both from the output's layout)."""
+    if not pairs:
         print("Dedup: nothing was downloaded, nothing to deduplicate.", file=sys.stderr)
         return ExitCode.OK
-    source, output = _source_and_output(existing)
-    print(f"Removing re-posts from {source} into {output}", file=out if out is not sys.stdout else sys.stderr)
-    return run_dedup(DedupOptions(source, output, dry_run=dry_run, cache=default_cache_path(environ)), out=out)
+    worst: int = ExitCode.OK
+    for source, output in pairs:
+        print(f"Removing re-posts from {source} into {output}", file=out if out is not sys.stdout else sys.stderr)
+        options = DedupOptions(source, output, dry_run=dry_run, cache=default_cache_path(environ))
+        worst = max(worst, run_dedup(options, out=out))
+    return worst
 
 
 class DedupAfterPolls:
     """`--watch --dedup`: after a poll that saved pictures, the whole dedup the first time (it fills the hash
     cache), then only the new pictures (picextract/dedup/incremental.py); its report stays quiet."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, clean_folder: Callable[[Path], Path], environ: Mapping[str, str]) -> None:
+        self.clean_folder = clean_folder  # the output layout's rule
         self.environ = environ
         self.known: set[Path] = set()  # folders the hash cache knows whole
 
     def __call__(self, folder: Path, new_names: list[str]) -> None:
-        source, output = _source_and_output([folder])
+        output = self.clean_folder(folder)
         if folder in self.known:
             with captured_library_output(capture=True):
-                placed = dedup_new(
-                    source, output, new_names, default_cache_path(self.environ), DedupOptions(source, output).workers
-                )
+                workers = DedupOptions(folder, output).workers
+                placed = dedup_new(folder, output, new_names, default_cache_path(self.environ), workers)
             if placed is not None:
                 return
-        dedup_after_download([folder], False, self.environ, out=io.StringIO())
+        dedup_after_download([(folder, output)], False, self.environ, out=io.StringIO())
         self.known.add(folder)

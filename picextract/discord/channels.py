@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from picextract.discord.channel_spec import ChannelSpec
 from picextract.discord.client import DiscordClient, PagingError
 from picextract.discord.errors import AccessError, ApiError, NotFoundError
 from picextract.errors import UsageError
-from picextract.pictures.filenames import sanitize_filename
 from picextract.pictures.refs import parse_timestamp, snowflake_to_datetime
 
 TEXT_CHANNEL_TYPES = {
@@ -57,6 +56,9 @@ class ChannelInfo:
         return f"{parent}{self.name}{where}"
 
 
+Chooser = Callable[[list[ChannelInfo]], ChannelInfo]  # picks one of several channels with the same name
+
+
 @dataclass(frozen=True)
 class Reachable:
     """A channel of a guild the token is in, and whether the token may read it."""
@@ -94,27 +96,6 @@ def _name_list(names: Sequence[str]) -> str:
     return f"{text}, …" if len(shown) > 40 else text
 
 
-def folder_name(channel: ChannelInfo, others: Sequence[ChannelInfo] = ()) -> str:
-    """The channel's folder name; the ID is added when another channel's name differs only in case
-    (`Charts` and `CHARTS` would share one folder on Windows and macOS)."""
-    name = sanitize_filename(channel.name)
-    clash = any(other.id != channel.id and sanitize_filename(other.name).casefold() == name.casefold() for other in others)
-    return f"{name}_{channel.id}" if clash else name
-
-
-def output_folder(template: Path, channel: ChannelInfo, several: bool, others: Sequence[ChannelInfo] = ()) -> Path:
-    """The folder for one channel: `{guild}`/`{channel}` filled in; with several channels and no
-    placeholder, one subfolder per channel (`others`: the run's other channels, to keep names apart)."""
-    text = str(template)
-    if "{guild}" in text or "{channel}" in text:
-        return Path(
-            text.replace("{guild}", sanitize_filename(channel.guild_name or channel.guild_id or "dm")).replace(
-                "{channel}", folder_name(channel, others)
-            )
-        )
-    return template / folder_name(channel, others) if several else template
-
-
 def _channel_type(channel: dict[str, Any], default: int) -> int:
     kind = channel.get("type")
     return kind if isinstance(kind, int) and not isinstance(kind, bool) else default
@@ -144,36 +125,34 @@ class ChannelResolver:
         self._guild_cache: dict[str, list[ChannelInfo]] = {}
         self._guilds: list[dict[str, Any]] | None = None
 
-    def resolve_channel(
-        self,
-        channel: str,
-        guild: str | None = None,
-        choose: Callable[[list[ChannelInfo]], ChannelInfo] | None = None,
-    ) -> ChannelInfo:
-        """A numeric ID via `GET /channels/{id}`; a name via the guild list and its channels."""
-        channel = channel.strip()
-        if channel.isdigit():
-            found = self.client.get_channel(channel)
-            if not isinstance(found, dict):
-                raise ApiError(f"Discord sent channel {channel} in a form that cannot be read")
-            guild_id = found.get("guild_id")
-            known = {str(g["id"]): str(g.get("name")) for g in self._guilds or []}
-            return ChannelInfo(
-                id=channel,
-                name=str(found.get("name") or channel),
-                guild_id=str(guild_id) if isinstance(guild_id, (str, int)) and not isinstance(guild_id, bool) else None,
-                guild_name=known.get(str(guild_id)) if guild_id else None,
-                type=_channel_type(found, 0),
-            )
-        candidates = _match_by_name(self._guild_channels(guild), channel.removeprefix("#").strip(), lambda c: c.name)
+    def _resolve_one(self, spec: ChannelSpec, guild: str | None, choose: Chooser | None) -> ChannelInfo:
+        """An ID via `GET /channels/{id}`; a name via the guild list and its channels."""
+        if spec.channel_id is not None:
+            return self._by_id(spec.channel_id)
+        wanted = spec.name or ""
+        candidates = _match_by_name(self._guild_channels(guild), wanted, lambda c: c.name)
         if not candidates:
             names = [c.name for c in self._guild_channels(guild)]
-            raise NotFoundError(f"no channel named {channel!r} in {guild!r}; its channels: {_name_list(names)}")
+            raise NotFoundError(f"no channel named {wanted!r} in {guild!r}; its channels: {_name_list(names)}")
         if len(candidates) == 1:
             return candidates[0]
         if choose is None:
             raise AmbiguousChannelError(candidates)
         return choose(candidates)
+
+    def _by_id(self, channel_id: str) -> ChannelInfo:
+        found = self.client.get_channel(channel_id)
+        if not isinstance(found, dict):
+            raise ApiError(f"Discord sent channel {channel_id} in a form that cannot be read")
+        guild_id = found.get("guild_id")
+        known = {str(g["id"]): str(g.get("name")) for g in self._guilds or []}
+        return ChannelInfo(
+            id=channel_id,
+            name=str(found.get("name") or channel_id),
+            guild_id=str(guild_id) if isinstance(guild_id, (str, int)) and not isinstance(guild_id, bool) else None,
+            guild_name=known.get(str(guild_id)) if guild_id else None,
+            type=_channel_type(found, 0),
+        )
 
     def guilds(self) -> list[dict[str, Any]]:
         """Every guild the token is in (asked once)."""
@@ -223,7 +202,9 @@ class ChannelResolver:
         return found
 
     def readable(self, channel_id: str) -> bool:
-        """Whether the token may open the channel (a listed channel may still answer 403).
+        """Whether the token may open the channel: the one rule for `--list`, the prompt and `--all-channels`.
+
+        A listed channel may still answer 403 (no access) or 404 (deleted since it was listed): both are unreadable.
 
         https://github.com/discord/discord-api-docs/issues/867
         """
@@ -233,34 +214,22 @@ class ChannelResolver:
             return False
         return True
 
-    def resolve_channels(
-        self,
-        spec: str,
-        guild: str | None = None,
-        all_channels: bool = False,
-        choose: Callable[[list[ChannelInfo]], ChannelInfo] | None = None,
-        need_guild_names: bool = False,
-    ) -> list[ChannelInfo]:
-        """A comma-separated list of IDs and names, or every readable channel of a guild."""
-        if all_channels:
-            readable = []
-            for channel in self._guild_channels(guild):
-                if channel.type not in ALL_CHANNELS_TYPES:
-                    continue
-                try:
-                    self.client.get_channel(channel.id)
-                except AccessError:
-                    self.reporter.note(f"skipped {channel.label}: no access")
-                    continue
-                readable.append(channel)
-            return readable
-        parts = [part.strip() for part in spec.split(",") if part.strip()]
-        if not parts:
-            raise NotFoundError("no channel given")
-        resolved = [self.resolve_channel(part, guild, choose) for part in parts]
-        if need_guild_names:
-            resolved = self.name_guilds(resolved)
+    def resolve(self, specs: Sequence[ChannelSpec], guild: str | None = None, choose: Chooser | None = None) -> list[ChannelInfo]:
+        """The channels the specs name, each once (a name is looked up in `guild`; `choose` picks among namesakes)."""
+        resolved = [self._resolve_one(spec, guild, choose) for spec in specs]
         return list({channel.id: channel for channel in resolved}.values())
+
+    def all_readable(self, guild: str) -> list[ChannelInfo]:
+        """Every text, announcement and forum channel of the guild the token may read; the others are noted."""
+        found = []
+        for channel in self._guild_channels(guild):
+            if channel.type not in ALL_CHANNELS_TYPES:
+                continue
+            if not self.readable(channel.id):
+                self.reporter.note(f"skipped {channel.label}: no access")
+                continue
+            found.append(channel)
+        return found
 
     def name_guilds(self, channels: list[ChannelInfo]) -> list[ChannelInfo]:
         """The channels with their guild's name filled in (one request for the guild list, if any is missing)."""

@@ -172,8 +172,9 @@ class DiscordClient:
 
     def _api_json(self, response: requests.Response, what: str) -> Any:
         """The decoded JSON body (None when it is not JSON), read within MAX_API_BYTES."""
-        limits = BodyLimits(self.settings.MAX_API_BYTES, self._clock() + self.settings.DOWNLOAD_DEADLINE, self._clock)
-        raw = read_body(response, limits, f"larger than {self.settings.MAX_API_BYTES:,} bytes (MAX_API_BYTES)")
+        too_large = f"larger than {self.settings.MAX_API_BYTES:,} bytes (MAX_API_BYTES)"
+        limits = BodyLimits(self.settings.MAX_API_BYTES, self._clock() + self.settings.DOWNLOAD_DEADLINE, too_large, self._clock)
+        raw = read_body(response, limits)
         try:
             return json.loads(raw)
         except ValueError:
@@ -281,28 +282,45 @@ class DiscordClient:
 
     # --- CDN ---------------------------------------------------------------------------
 
+    def picture_limits(self, announced_size: int | None, cancel: threading.Event | None = None) -> BodyLimits:
+        """What every try of one picture may cost together: the size Discord announced (or
+        MAX_DOWNLOAD_BYTES), DOWNLOAD_DEADLINE seconds of fetching in all, and Ctrl-C."""
+        if announced_size is not None and announced_size < self.settings.MAX_DOWNLOAD_BYTES:
+            too_large = f"larger than the {announced_size:,} bytes Discord announced"
+            max_bytes = announced_size
+        else:
+            too_large = f"larger than {self.settings.MAX_DOWNLOAD_BYTES:,} bytes (MAX_DOWNLOAD_BYTES)"
+            max_bytes = self.settings.MAX_DOWNLOAD_BYTES
+        return BodyLimits(max_bytes, self._clock() + self.settings.DOWNLOAD_DEADLINE, too_large, self._clock, cancel)
+
     def fetch_to_file(
         self,
         url: str,
         part_path: Path,
         expected_size: int | None,
-        cancel: threading.Event | None = None,
+        *,
         allow_video: bool = False,
         external: bool = False,
+        limits: BodyLimits | None = None,
     ) -> FetchResult:
         """Stream a picture into `part_path` and check it; retries, then DownloadError.
 
-        `external`: a link from the text or an embed; a body that is no picture is final, not retried.
+        `expected_size`: the size the body must have (None: any). `limits`: the picture's, shared
+        with its other tries (default: new ones for `expected_size`). `external`: a link from the
+        text or an embed; a body that is no picture is final, not retried.
         """
+        limits = limits or self.picture_limits(expected_size)
+        expect = Expect(expected_size, allow_video, external)
         route = f"CDN {urlsplit(url).netloc}"
         failures = 0
         rate_limited = 0
         while True:
-            if cancel is not None and cancel.is_set():
+            if limits.cancel is not None and limits.cancel.is_set():
                 raise Cancelled()
             try:
-                self.limiter.acquire(route, is_api=False)
-                return self._fetch_once(url, part_path, Expect(expected_size, allow_video, external), cancel)
+                with limits.paused():
+                    self.limiter.acquire(route, is_api=False)
+                return self._fetch_once(url, part_path, expect, limits)
             except WaitTooLong as too_long:
                 raise DownloadError(str(too_long), 429) from None
             except RateLimited as limited:
@@ -312,23 +330,23 @@ class DiscordClient:
                 self.limiter.block(route, limited.seconds, is_global=False)
             except Transient as error:
                 part_path.unlink(missing_ok=True)
-                if failures >= self.settings.MAX_RETRIES:
+                if failures >= self.settings.MAX_RETRIES or limits.expired():
                     raise DownloadError(str(error), error.status) from None
-                self._backoff(failures)
+                with limits.paused():
+                    self._backoff(failures)
                 failures += 1
             except BaseException:
                 part_path.unlink(missing_ok=True)
                 raise
 
-    def _fetch_once(self, url: str, part_path: Path, expect: Expect, cancel: threading.Event | None) -> FetchResult:
+    def _fetch_once(self, url: str, part_path: Path, expect: Expect, limits: BodyLimits) -> FetchResult:
         status: int | None = None
+        # No socket wait outlasts the picture's deadline either.
+        timeout = min(self.settings.REQUEST_TIMEOUT, limits.seconds_left())
         try:
-            with self.session.get(url, stream=True, timeout=self.settings.REQUEST_TIMEOUT) as response:
+            with self.session.get(url, stream=True, timeout=timeout) as response:
                 status = response.status_code
-                check_cdn_status(response, url)
-                limits = BodyLimits(
-                    self._download_cap(expect.size), self._clock() + self.settings.DOWNLOAD_DEADLINE, self._clock, cancel
-                )
+                check_cdn_status(response, url, limits)
                 return stream_to_file(response, part_path, expect, limits)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             if status is not None:
@@ -338,13 +356,6 @@ class DiscordClient:
             if problem.retry:
                 raise Transient(str(problem), status) from None
             raise DownloadError(str(problem), status) from None
-
-    def _download_cap(self, expected_size: int | None) -> int:
-        return (
-            min(expected_size, self.settings.MAX_DOWNLOAD_BYTES)
-            if expected_size is not None
-            else self.settings.MAX_DOWNLOAD_BYTES
-        )
 
 
 def future_snowflake(now_epoch_seconds: float) -> int:

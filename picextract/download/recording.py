@@ -8,6 +8,7 @@ only when the gallery is on: it brings Pillow).
 from __future__ import annotations
 
 from datetime import timezone
+from pathlib import Path
 from typing import Protocol
 
 from picextract.discord.channels import ChannelInfo
@@ -42,9 +43,9 @@ class Gallery(Protocol):
 
     def collect(self, wait: bool = False) -> None: ...
 
-    def close(self, interrupted: bool = False) -> None: ...
+    def stop(self) -> None: ...
 
-    def abandon(self) -> None: ...
+    def close(self, interrupted: bool = False) -> None: ...
 
 
 class NoGallery:
@@ -56,25 +57,25 @@ class NoGallery:
     def collect(self, wait: bool = False) -> None:
         pass
 
-    def close(self, interrupted: bool = False) -> None:
+    def stop(self) -> None:
         pass
 
-    def abandon(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
         pass
 
 
 class Recorder:
     """Writes down the pictures of one run in the state file, index.csv and the gallery."""
 
-    def __init__(self, options: RunOptions, state: StateStore) -> None:
-        self.folder = options.output_dir
+    def __init__(self, folder: Path, options: RunOptions, state: StateStore) -> None:
+        self.folder = folder
         self.state = state
-        self.index: IndexSync | NoIndex = NoIndex() if options.dry_run else IndexSync(options.output_dir, state)
+        self.index: IndexSync | NoIndex = NoIndex() if options.dry_run else IndexSync(folder, state)
         self.gallery: Gallery = NoGallery()
         if options.gallery and not options.dry_run:
             from picextract.gallery.live import LiveGallery
 
-            self.gallery = LiveGallery(options.output_dir, state, options.workers)
+            self.gallery = LiveGallery(folder, state, options.workers)
 
     def _dimensions(self, ref: PictureRef, filename: str) -> tuple[object, object]:
         """Width and height as Discord sent them, else read from the saved file ("" when unknown)."""
@@ -92,13 +93,17 @@ class Recorder:
         """Commit the gallery lines of the pictures whose thumbnails are done (never waits)."""
         self.gallery.collect()
 
+    def stop(self) -> None:
+        """Ctrl-C or SIGTERM (it may have cut a write short): index.csv and the gallery are brought in line
+        with the state file at the end (the index) or by the next run (the gallery)."""
+        self.index.stop()
+        self.gallery.stop()
+
     def close(self, interrupted: bool) -> None:
         """Put the run's index rows in order and finish its gallery lines."""
+        if interrupted:
+            self.stop()
         try:
             self.index.close()
         finally:
             self.gallery.close(interrupted)
-
-    def abandon(self) -> None:
-        """A signal while closing: what is not committed yet is left to the next run (picked up there)."""
-        self.gallery.abandon()

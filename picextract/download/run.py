@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from picextract.discord.channels import ChannelInfo
@@ -50,13 +51,14 @@ def resume_point(coverages: list[tuple[int, int] | None], after: int) -> tuple[i
 class DownloadRun:
     """The pictures of one window: plans names, hands downloads to workers, records results."""
 
-    def __init__(self, client: DiscordClient, options: RunOptions, reporter: Reporter) -> None:
+    def __init__(self, client: DiscordClient, output_dir: Path, options: RunOptions, reporter: Reporter) -> None:
         self.client = client
+        self.output_dir = output_dir
         self.options = options
         self.reporter = reporter
         self.summary = Summary()
         self.cancel = threading.Event()
-        self.saver = PictureSaver(client, options.output_dir, self.cancel, self.extract)
+        self.saver = PictureSaver(client, output_dir, self.cancel, self.extract)
         self.started = time.monotonic()
         self.api_calls_at_start = client.api_calls
         self.intent = IntentCheck(client.is_bot)
@@ -65,30 +67,28 @@ class DownloadRun:
         self.handled: set[str] = set()  # identities seen this run: a retried failure is not paged twice
         self.pending: set[Future[Fetched | SaveResult]] = set()
         self.abandoned = False  # downloads left running (an interrupt): their `.part` files may appear later
-        self.lock = FolderLock(options.output_dir)
+        self.lock = FolderLock(output_dir)
         if not options.dry_run:
             try:
-                options.output_dir.mkdir(parents=True, exist_ok=True)
+                output_dir.mkdir(parents=True, exist_ok=True)
             except OSError as problem:
-                raise StorageError(
-                    f"cannot make the folder {options.output_dir.absolute()}: {problem.strerror or problem}"
-                ) from None
+                raise StorageError(f"cannot make the folder {output_dir.absolute()}: {problem.strerror or problem}") from None
             # Taken before anything is touched: a second run must not remove the first one's `.part` files.
             self.lock.acquire()
         try:
-            self.state = StateStore(options.output_dir, read_only=options.dry_run)
+            self.state = StateStore(output_dir, read_only=options.dry_run)
             if not options.dry_run and self.state.meta(PARTS_CLEAN) is not True:
                 self.saver.remove_stale_parts()  # a killed run's (listing a big folder: only after a kill)
             if not options.dry_run:
                 self.state.set_meta(PARTS_CLEAN, False)
-            self.recorder = Recorder(options, self.state)
+            self.recorder = Recorder(output_dir, options, self.state)
             self.gate = FilterGate(options.message_filter, self.state.authors())
         except BaseException:
             self.lock.release()
             raise
         self.summary.filters_on = options.message_filter.active
         self.workers = DaemonPool(options.workers, "download")
-        self.name_chars = max_name_chars(path_chars(str(options.output_dir.absolute())))  # full path under 250 characters
+        self.name_chars = max_name_chars(path_chars(str(output_dir.absolute())))  # full path under 250 characters
 
     def extract(self, message: dict[str, Any]) -> list[PictureRef]:
         """The pictures of a message, of the kinds this run saves."""
@@ -125,7 +125,7 @@ class DownloadRun:
 
     def _recognise(self, ref: PictureRef, name: str) -> SaveResult | None:
         """A file already there under `name`: ours when its size fits (a folder saved before the state file)."""
-        path = self.options.output_dir / name
+        path = self.output_dir / name
         if not path.is_file():
             return None
         size = path.stat().st_size
@@ -157,7 +157,7 @@ class DownloadRun:
             return SaveResult(ref, "", "given_up")
         recorded = self.state.lookup(ref.identity)
         if recorded is not None:
-            path = self.options.output_dir / recorded.filename
+            path = self.output_dir / recorded.filename
             if path.is_file() and path.stat().st_size == recorded.size_bytes:
                 return SaveResult(ref, recorded.filename, "skipped", recorded.size_bytes)
             self.reserved[recorded.filename.casefold()] = ref.identity
@@ -171,7 +171,7 @@ class DownloadRun:
                 return name
             if owner is not None:
                 continue
-            if (self.options.output_dir / name).exists():
+            if (self.output_dir / name).exists():
                 recognised = self._recognise(ref, name)
                 if recognised is not None:
                     return recognised
@@ -336,6 +336,7 @@ class DownloadRun:
         """Ctrl-C or SIGTERM: stop paging and downloads; pictures finished within a moment are
         recorded, the rest are abandoned and their `.part` files removed."""
         self.summary.interrupted = True
+        self.recorder.stop()
         self.stop(grace_seconds=INTERRUPT_GRACE_SECONDS)
 
     def stop(self, grace_seconds: float) -> None:
@@ -369,9 +370,9 @@ class DownloadRun:
                 self.saver.remove_own_parts()
             try:
                 self.recorder.close(self.summary.interrupted)
-            except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the last thumbnails are made
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the last thumbnails are made: the next run repairs
                 self.summary.interrupted = True
-                self.recorder.abandon()
+                self.recorder.stop()
             if not self.options.dry_run and not self.abandoned:
                 self.state.set_meta(PARTS_CLEAN, True)
             self.state.close()

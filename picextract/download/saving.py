@@ -16,6 +16,7 @@ from typing import Any
 
 from picextract.discord.client import DiscordClient, DownloadError, FetchResult
 from picextract.discord.errors import DiscordError
+from picextract.discord.transfer import BodyLimits
 from picextract.download.results import SaveResult
 from picextract.errors import StorageError
 from picextract.pictures.refs import PictureRef
@@ -97,24 +98,32 @@ class PictureSaver:
                 return candidate.url
         return None
 
-    def _fetch_url(self, url: str, part: Path, expected_size: int | None, ref: PictureRef) -> FetchResult:
-        return self.client.fetch_to_file(url, part, expected_size, self.cancel, ref.is_video, external=is_external(ref))
+    def _fetch_url(self, url: str, part: Path, expected_size: int | None, ref: PictureRef, limits: BodyLimits) -> FetchResult:
+        return self.client.fetch_to_file(
+            url, part, expected_size, allow_video=ref.is_video, external=is_external(ref), limits=limits
+        )
 
     def fetch(self, ref: PictureRef, part: Path) -> tuple[FetchResult, bool]:
-        """Fetch with the fallbacks: a fresh URL when the signed link expired, then `proxy_url`."""
+        """Fetch with the fallbacks: a fresh URL when the signed link expired, then `proxy_url`.
+
+        Every try shares the limits of the first: the announced size, one deadline, Ctrl-C.
+        """
+        limits = self.client.picture_limits(ref.expected_size, self.cancel)
         try:
-            return self._fetch_url(ref.url, part, ref.expected_size, ref), False
+            return self._fetch_url(ref.url, part, ref.expected_size, ref, limits), False
         except DownloadError as failure:
             error = failure
-        if error.not_picture:
+        if error.not_picture or limits.expired():
             raise error
         # Discord's own word ("no longer available") counts too: the local clock may be off.
         if error.status in (403, 404) and "ex=" in ref.url and (error.expired or signed_url_expired(ref.url, time.time())):
-            fresh = self.fresh_url(ref)
+            with limits.paused():  # API calls, with the API's own limits
+                fresh = self.fresh_url(ref)
             if fresh is not None:
-                return self._fetch_url(fresh, part, ref.expected_size, ref), True
+                return self._fetch_url(fresh, part, ref.expected_size, ref, limits), True
         if ref.fallback_url and ref.fallback_url != ref.url and not signed_url_expired(ref.fallback_url, time.time()):
-            return self._fetch_url(ref.fallback_url, part, None, ref), False
+            # The proxy copy need not match the announced size byte for byte, but may not exceed it.
+            return self._fetch_url(ref.fallback_url, part, None, ref, limits), False
         raise error
 
     def save(self, ref: PictureRef, planned: str) -> Fetched | SaveResult:

@@ -12,6 +12,9 @@ Each is a fault name for `FakeDiscord.fail_next`:
 - `ignore_after`: a messages page that ignores `after`/`before` (the newest messages, every time).
 - `ignore_cursor`: any listing answered as if `after`, `before` and `offset` were not there.
 - `api_bomb`: an API answer of 64 MB of JSON whitespace, gzip-encoded.
+- `endless_members`: a gzip member with a PNG signature (CDN) or `[` (API), then empty gzip members
+  without end: it decodes to almost nothing however long it runs.
+- the compressed answers in several members of `picextract.fake.members` (`members:gzip`, `member_bomb`, ...).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import time
 import zlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
+
+from picextract.fake.members import compress, is_member_fault, serve_members
 
 if TYPE_CHECKING:
     from picextract.fake.handler import Handler
@@ -41,6 +46,7 @@ HOSTILE_FAULTS = frozenset(
         "ignore_after",
         "ignore_cursor",
         "api_bomb",
+        "endless_members",
     }
 )
 BOMB_BYTES = 64 * 1024 * 1024
@@ -48,7 +54,7 @@ BOMB_BYTES = 64 * 1024 * 1024
 
 def is_hostile(fault: str | None) -> bool:
     """True for the faults this module answers."""
-    return fault is not None and (fault in HOSTILE_FAULTS or fault.startswith("ratelimit:"))
+    return fault is not None and (fault in HOSTILE_FAULTS or fault.startswith("ratelimit:") or is_member_fault(fault))
 
 
 @functools.cache
@@ -76,17 +82,26 @@ def _headers(handler: Handler, status: int, content_type: str, headers: dict[str
     handler.end_headers()
 
 
-def _endless(handler: Handler) -> None:
-    _headers(handler, 200, "image/png", {"Transfer-Encoding": "chunked"})
+def _endless(handler: Handler, first: bytes, chunk: bytes, content_type: str, headers: dict[str, str]) -> None:
+    """`first`, then `chunk` 100,000 times (gigabytes: far past any limit), chunked, no length."""
+    _headers(handler, 200, content_type, {"Transfer-Encoding": "chunked"} | headers)
     handler.close_connection = True
-    chunk = bytes(64 * 1024)
-    first = PNG_SIGNATURE + chunk[len(PNG_SIGNATURE) :]
     try:
         handler.wfile.write(b"%x\r\n%s\r\n" % (len(first), first))
-        for _ in range(100_000):  # 6.4 GB: far past any limit
+        for _ in range(100_000):
             handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
     except OSError:
         pass  # the client hung up, as it should
+
+
+def _endless_body(handler: Handler, fault: str, path: str) -> None:
+    if fault == "endless":
+        zeros = bytes(64 * 1024)
+        return _endless(handler, PNG_SIGNATURE + zeros[len(PNG_SIGNATURE) :], zeros, "image/png", {})
+    is_api = path.startswith("/api/")
+    first = compress(b"[" if is_api else PNG_SIGNATURE, "gzip")
+    empties = compress(b"", "gzip") * 3000  # 60 KB of members that hold nothing
+    return _endless(handler, first, empties, "application/json" if is_api else "image/png", {"Content-Encoding": "gzip"})
 
 
 def _drip(handler: Handler, data: bytes) -> None:
@@ -142,6 +157,8 @@ def serve_hostile(handler: Handler, fault: str, path: str, query: dict[str, Any]
     """Answer one request with a hostile fault."""
     if fault.startswith("ratelimit:"):
         return _rate_limited(handler, fault.split(":", 1)[1])
+    if is_member_fault(fault):
+        return serve_members(handler, fault, path, query)
     if fault == "ignore_after":
         return _ignore_after(handler, path)
     if fault == "ignore_cursor":
@@ -156,8 +173,8 @@ def serve_hostile(handler: Handler, fault: str, path: str, query: dict[str, Any]
         _headers(handler, 410, "text/plain", {"Content-Length": "4"})
         handler.wfile.write(b"Gone")
         return None
-    if fault == "endless":
-        return _endless(handler)
+    if fault in ("endless", "endless_members"):
+        return _endless_body(handler, fault, path)
     data = _stored(handler, path)
     if fault == "drip":
         return _drip(handler, data)

@@ -9,6 +9,8 @@ does not describe (made by an older version, or by `--gallery`) is written whole
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 from collections import deque
 from collections.abc import Sequence
@@ -21,14 +23,9 @@ from picextract.errors import StorageError
 from picextract.gallery.page import build_gallery, folder_files, write_atomic, write_static
 from picextract.gallery.records import GalleryItem, gallery_title, item_from_row
 from picextract.gallery.shards import (
-    ASSETS_DIR,
-    DATA_FILE_NAME,
-    MONTHS_DIR,
-    THUMBS_DIR,
     GalleryMarker,
     Manifest,
     month_of,
-    month_path,
     new_build,
     read_manifest,
     row_line,
@@ -37,6 +34,7 @@ from picextract.gallery.shards import (
 from picextract.gallery.thumbnails import Thumbnail, make_thumbnail
 from picextract.pictures.media import VIDEO_EXTENSIONS, extension_of
 from picextract.store.index import INDEX_COLUMNS
+from picextract.store.layout import ChannelFolder
 from picextract.store.state import Listing, StateStore
 
 GALLERY_META = "gallery"  # meta: the gallery's build, its month files' committed lengths, the last picture in
@@ -70,6 +68,7 @@ class LiveGallery:
         self.submitted = 0  # the rowid of the last picture handed to a thumbnail worker
         self.uncommitted = 0  # lines written since the marker was last stored
         self.write_whole = False
+        self.stopped = False  # an interrupt came: nothing more is written (the next run repairs)
         self.catch_up: list[Listing] = []  # handed to the workers with the first collect
         marker = stored_gallery_marker(state.meta(GALLERY_META))
         manifest = read_manifest(folder)
@@ -86,7 +85,7 @@ class LiveGallery:
 
     def _cut_to(self, marker: GalleryMarker) -> bool:
         """Cut each month file to its committed length; False when one is shorter (the gallery is written whole)."""
-        months_dir = self.folder / ASSETS_DIR / MONTHS_DIR
+        months_dir = ChannelFolder(self.folder).gallery_months
         try:
             on_disk = {path.stem: path for path in months_dir.iterdir() if path.suffix == ".js"}
             if any(month not in on_disk for month, size in marker.months.items() if size):
@@ -103,9 +102,9 @@ class LiveGallery:
 
     def _start_empty(self) -> tuple[GalleryMarker, Manifest]:
         """A new folder: an empty gallery that pictures are added to as they are saved."""
-        (self.folder / ASSETS_DIR / MONTHS_DIR).mkdir(parents=True, exist_ok=True)
+        ChannelFolder(self.folder).gallery_months.mkdir(parents=True, exist_ok=True)
         manifest = new_build("")
-        write_atomic(self.folder / ASSETS_DIR / DATA_FILE_NAME, manifest.script())
+        write_atomic(ChannelFolder(self.folder).gallery_manifest, manifest.script())
         write_static(self.folder, self.folder.resolve().name)
         marker = GalleryMarker(manifest.build, {})
         self.state.set_meta(GALLERY_META, marker.stored())
@@ -120,9 +119,8 @@ class LiveGallery:
     def saved(self, listing: Listing) -> None:
         """A picture is recorded: its thumbnail is made in a worker thread (none for a video)."""
         self._catch_up()
-        if self.write_whole or listing.rowid <= self.submitted:  # in the gallery already (saved again)
+        if self.write_whole or self.stopped or listing.rowid <= self.submitted:  # in the gallery already (saved again)
             return
-        self.submitted = listing.rowid
         future: Future[Thumbnail | None | object]
         if extension_of(listing.filename) in VIDEO_EXTENSIONS:
             future = Future()
@@ -130,28 +128,34 @@ class LiveGallery:
         else:
             if self.pool is None:
                 self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="thumbnail")
-                (self.folder / ASSETS_DIR / THUMBS_DIR).mkdir(parents=True, exist_ok=True)
-            future = self.pool.submit(_thumbnail, self.folder / listing.filename, self.folder / ASSETS_DIR / THUMBS_DIR)
+                ChannelFolder(self.folder).thumbnails.mkdir(parents=True, exist_ok=True)
+            future = self.pool.submit(_thumbnail, self.folder / listing.filename, ChannelFolder(self.folder).thumbnails)
         self.jobs.append((listing, future))
+        self.submitted = listing.rowid
 
     def collect(self, wait: bool = False) -> None:
         """Write the lines of the pictures whose thumbnails are done, in saving order (with `wait`, of all);
         the marker is stored every COMMIT_EVERY lines and at the end (a kill costs the lines since: made again)."""
+        if self.stopped:
+            return
         self._catch_up()
-        done: list[tuple[Listing, Thumbnail | None | object]] = []
-        while self.jobs and (wait or self.jobs[0][1].done()):
-            listing, future = self.jobs.popleft()
-            done.append((listing, future.result()))
-        if done:
-            self._write(done)
-            self.marker = replace(self.marker, rowid=done[-1][0].rowid)
-            self.uncommitted += len(done)
+        count = 0
+        while count < len(self.jobs) and (wait or self.jobs[count][1].done()):
+            count += 1
+        if count:
+            done = [(listing, future.result()) for listing, future in itertools.islice(self.jobs, count)]
+            months = self._write(done)
+            for _ in range(count):  # taken off only once their lines are written
+                self.jobs.popleft()
+            self.marker = GalleryMarker(self.marker.build, months, done[-1][0].rowid)
+            self.uncommitted += count
         if self.uncommitted and (wait or self.uncommitted >= COMMIT_EVERY):
             self.state.set_meta(GALLERY_META, self.marker.stored())
             self.uncommitted = 0
 
-    def _write(self, done: list[tuple[Listing, Thumbnail | None | object]]) -> None:
-        """Append the lines to their month files; a new month or the first title rewrites the manifest first."""
+    def _write(self, done: list[tuple[Listing, Thumbnail | None | object]]) -> dict[str, int]:
+        """Append the lines to their month files (a new month or the first title rewrites the manifest first);
+        returns the month files' lengths. On any error the files are cut back to where they were."""
         lines: dict[str, list[bytes]] = {}
         items = []
         for listing, thumbnail in done:
@@ -161,39 +165,46 @@ class LiveGallery:
             items.append(item)
             lines.setdefault(month_of(item), []).append(row_line(item, thumbnail if isinstance(thumbnail, Thumbnail) else None))
         title = self.manifest.title or (gallery_title(items, "") if items else "")
-        months = tuple(sorted(set(self.manifest.months) | set(lines)))
-        if (title, months) != (self.manifest.title, self.manifest.months):
-            self.manifest = Manifest(title, months, self.manifest.build)
-            write_atomic(self.folder / ASSETS_DIR / DATA_FILE_NAME, self.manifest.script())
+        manifest = Manifest(title, tuple(sorted(set(self.manifest.months) | set(lines))), self.manifest.build)
+        if manifest != self.manifest:
+            write_atomic(ChannelFolder(self.folder).gallery_manifest, manifest.script())
+            self.manifest = manifest
             write_static(self.folder, title or self.folder.resolve().name)
-        for month, month_lines in lines.items():
-            with open(month_path(self.folder, month), "ab") as month_file:
-                month_file.write(b"".join(month_lines))
-                self.marker.months[month] = month_file.tell()
+        months = dict(self.marker.months)
+        try:
+            for month, month_lines in lines.items():
+                with open(ChannelFolder(self.folder).gallery_month(month), "ab") as month_file:
+                    month_file.write(b"".join(month_lines))
+                    months[month] = month_file.tell()
+        except BaseException:
+            for month in lines:
+                with contextlib.suppress(OSError):
+                    os.truncate(ChannelFolder(self.folder).gallery_month(month), self.marker.months.get(month, 0))
+            raise
+        return months
+
+    def stop(self) -> None:
+        """An interrupt: no line is written or committed any more in this run (one may have been cut short);
+        the next run cuts the files back to the stored marker and makes the rest."""
+        self.stopped = True
+        self.catch_up = []
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self, interrupted: bool = False) -> None:
-        """Finish the run's lines; after an interrupt only those already done (the next run makes the rest)."""
+        """Finish the run's lines (after an interrupt: none, the next run makes them)."""
+        if interrupted:
+            self.stop()
         if self.write_whole:
-            if not interrupted:
+            if not self.stopped:
                 if self.state.meta(GALLERY_META) is not None:  # a kill while it is written: written whole again
                     self.state.set_meta(GALLERY_META, None)
                 rowid = self.state.last_rowid()
                 built = build_gallery(self.folder, self.threads)
                 self.state.set_meta(GALLERY_META, replace(built.marker, rowid=rowid).stored())
             return
-        if interrupted:
-            for _, future in self.jobs:
-                future.cancel()
-            while self.jobs and self.jobs[-1][1].cancelled():  # the rest are made by the next run
-                self.jobs.pop()
         try:
             self.collect(wait=True)
         finally:
             if self.pool is not None:
                 self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def abandon(self) -> None:
-        """A signal while the last thumbnails were made: the pictures not in yet are left to the next run."""
-        self.catch_up = []
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)

@@ -11,23 +11,12 @@ from importlib import resources
 from pathlib import Path
 
 from picextract.gallery.records import GalleryItem, gallery_items, gallery_title, parse_index
-from picextract.gallery.shards import (
-    ASSETS_DIR,
-    DATA_FILE_NAME,
-    MONTHS_DIR,
-    THUMBS_DIR,
-    GalleryMarker,
-    month_of,
-    month_path,
-    new_build,
-    row_line,
-)
+from picextract.gallery.shards import GalleryMarker, month_of, new_build, row_line
 from picextract.gallery.thumbnails import Thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
-from picextract.store.index import INDEX_FILE_NAME
+from picextract.store.layout import ChannelFolder
 from picextract.store.state import recorded_message_ids
 
-GALLERY_FILE_NAME = "index.html"
 STATIC_FILES = ("gallery.js", "gallery.css")
 
 
@@ -69,10 +58,11 @@ def page_html(title: str) -> str:
 
 def write_static(folder: Path, title: str) -> Path:
     """The script and style, then index.html (last, so it never points at missing files), each only when it changed."""
-    (folder / ASSETS_DIR).mkdir(exist_ok=True)
+    assets = ChannelFolder(folder).gallery_assets
+    assets.mkdir(exist_ok=True)
     for name in STATIC_FILES:
-        write_if_changed(folder / ASSETS_DIR / name, static_text(name))
-    target = folder / GALLERY_FILE_NAME
+        write_if_changed(assets / name, static_text(name))
+    target = ChannelFolder(folder).gallery_page
     write_if_changed(target, page_html(title))
     return target
 
@@ -90,7 +80,7 @@ def folder_files(folder: Path) -> dict[str, datetime]:
 
 def read_index(folder: Path) -> list[dict[str, str]]:
     """The rows of the folder's index.csv; none when it is missing."""
-    path = folder / INDEX_FILE_NAME
+    path = ChannelFolder(folder).index_file
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
@@ -107,7 +97,7 @@ class GalleryBuild:
 
 def write_page(folder: Path, title: str, items: list[GalleryItem], thumbnails: Mapping[str, Thumbnail | None]) -> GalleryBuild:
     """Write every month file (unchanged ones are left alone), the manifest, the script and style, then index.html."""
-    months_dir = folder / ASSETS_DIR / MONTHS_DIR
+    months_dir = ChannelFolder(folder).gallery_months
     months_dir.mkdir(parents=True, exist_ok=True)
     lines: dict[str, list[bytes]] = {}
     for item in reversed(items):  # oldest first, as rows are appended later
@@ -115,7 +105,7 @@ def write_page(folder: Path, title: str, items: list[GalleryItem], thumbnails: M
     sizes = {}
     for month, month_lines in lines.items():
         text = b"".join(month_lines)
-        path = month_path(folder, month)
+        path = ChannelFolder(folder).gallery_month(month)
         if not path.is_file() or path.read_bytes() != text:
             write_atomic(path, text)
         sizes[month] = len(text)
@@ -123,7 +113,7 @@ def write_page(folder: Path, title: str, items: list[GalleryItem], thumbnails: M
         if stale.suffix == ".js" and stale.stem not in lines:
             stale.unlink(missing_ok=True)
     manifest = new_build(title, tuple(lines))
-    write_atomic(folder / ASSETS_DIR / DATA_FILE_NAME, manifest.script())
+    write_atomic(ChannelFolder(folder).gallery_manifest, manifest.script())
     return GalleryBuild(write_static(folder, title), GalleryMarker(manifest.build, sizes))
 
 
@@ -131,5 +121,5 @@ def build_gallery(folder: Path, workers: int = 2) -> GalleryBuild:
     """Write (or rewrite) the folder's gallery from index.csv and the files."""
     items = gallery_items(read_index(folder), folder_files(folder), recorded_message_ids(folder))
     pictures = [folder / item.file for item in items if not item.is_video]
-    thumbnails = make_thumbnails(pictures, folder / ASSETS_DIR / THUMBS_DIR, workers)
+    thumbnails = make_thumbnails(pictures, ChannelFolder(folder).thumbnails, workers)
     return write_page(folder, gallery_title(items, folder.resolve().name), items, thumbnails)

@@ -17,11 +17,8 @@ from urllib.parse import quote
 
 from picextract.gallery.records import GalleryItem
 from picextract.gallery.thumbnails import Thumbnail
+from picextract.store.layout import ChannelFolder, thumbnail_link
 
-ASSETS_DIR = ".gallery"  # hidden: the dedup and the downloader's file checks skip dot-names
-THUMBS_DIR = "thumbs"
-DATA_FILE_NAME = "data.js"  # the manifest
-MONTHS_DIR = "data"  # the month files
 ITEM_FIELDS = ["file", "thumb", "thumb_width", "thumb_height", "time_ms", "author", "text", "channel", "kind", "link", "video"]
 _MANIFEST_START, _MANIFEST_END = "window.GALLERY_DATA = ", ";\n"
 _ROW_START, _ROW_END = "GALLERY_ROWS.push(", ");\n"
@@ -39,7 +36,7 @@ def thumbnail_url(item: GalleryItem, thumbnail: Thumbnail | None) -> str:
     """The thumbnail's address relative to the page ("" for none; the picture itself when it is its own)."""
     if thumbnail is None:
         return ""
-    return f"{ASSETS_DIR}/{THUMBS_DIR}/{thumbnail.name}" if thumbnail.name else quote(item.file, safe="")
+    return thumbnail_link(thumbnail.name) if thumbnail.name else quote(item.file, safe="")
 
 
 def item_row(item: GalleryItem, thumbnail: Thumbnail | None) -> list[Any]:
@@ -69,11 +66,6 @@ def row_line(item: GalleryItem, thumbnail: Thumbnail | None) -> bytes:
     return f"{_ROW_START}{script_literal(item_row(item, thumbnail))}{_ROW_END}".encode()
 
 
-def month_path(folder: Path, month: str) -> Path:
-    """The file of one month's rows."""
-    return folder / ASSETS_DIR / MONTHS_DIR / f"{month}.js"
-
-
 @dataclass(frozen=True)
 class Manifest:
     """What `.gallery/data.js` says: the page's title, its month files, and the build they belong to."""
@@ -96,7 +88,7 @@ def new_build(title: str, months: tuple[str, ...] = ()) -> Manifest:
 def read_manifest(folder: Path) -> Manifest | None:
     """The folder's manifest; None when missing, unreadable or of an older version."""
     try:
-        text = (folder / ASSETS_DIR / DATA_FILE_NAME).read_text(encoding="utf-8")
+        text = ChannelFolder(folder).gallery_manifest.read_text(encoding="utf-8")
         payload = json.loads(text.removeprefix(_MANIFEST_START).removesuffix(_MANIFEST_END))
     except (OSError, ValueError):
         return None

@@ -38,6 +38,10 @@ class NameTemplate:
         """True for the template that gives the names of old."""
         return self.text == DEFAULT_TEMPLATE
 
+    def uses(self, field_name: str) -> bool:
+        """Whether the template holds this field (e.g. `guild`: the guild's name must be known)."""
+        return any(name == field_name for _, name in self.parts)
+
     def render(self, values: Mapping[str, str]) -> str:
         """The file name for these (already sanitised) field values.
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from picextract.errors import StorageError
 
-INDEX_FILE_NAME = "index.csv"
 # New columns go at the end: older files stay readable (picextract/gallery/records.py parse_index).
 INDEX_COLUMNS = [
     "file",

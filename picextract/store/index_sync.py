@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from picextract.errors import StorageError
-from picextract.store.index import INDEX_COLUMNS, INDEX_FILE_NAME, posting_order, read_index_rows, write_index
+from picextract.store.index import INDEX_COLUMNS, posting_order, read_index_rows, write_index
+from picextract.store.layout import ChannelFolder
 from picextract.store.state import INDEX_META, StateStore
 
 PostingKey = tuple[str, str]  # (posted_at_utc, file): text order is posting order
@@ -30,23 +31,50 @@ def posting_key(row: Sequence[object]) -> PostingKey:
 
 @dataclass(frozen=True)
 class IndexMarker:
-    """What the state file says index.csv holds: its committed length and the key of its last row."""
+    """What the state file says index.csv holds: its committed length and the key of its newest row, and how
+    far it is in posting order (rows a run appended as they finished may follow, out of order, until it ends)."""
 
     size_bytes: int
     last: PostingKey
+    sorted_bytes: int
+    sorted_last: PostingKey
+
+    @classmethod
+    def in_order(cls, size_bytes: int, last: PostingKey) -> IndexMarker:
+        """A file in posting order to its end."""
+        return cls(size_bytes, last, size_bytes, last)
+
+    @property
+    def sorted_part(self) -> IndexMarker:
+        """The part in posting order."""
+        return IndexMarker.in_order(self.sorted_bytes, self.sorted_last)
 
     def stored(self) -> dict[str, object]:
-        return {"bytes": self.size_bytes, "last": list(self.last)}
+        return {
+            "bytes": self.size_bytes,
+            "last": list(self.last),
+            "sorted": self.sorted_bytes,
+            "sorted_last": list(self.sorted_last),
+        }
+
+
+def _key(value: object) -> PostingKey | None:
+    return (str(value[0]), str(value[1])) if isinstance(value, list) and len(value) == 2 else None
 
 
 def stored_marker(value: object) -> IndexMarker | None:
     """The marker as the state file keeps it (None when missing or not ours)."""
     if not isinstance(value, dict):
         return None
-    size, last = value.get("bytes"), value.get("last")
-    if not isinstance(size, int) or not isinstance(last, list) or len(last) != 2:
+    size, last, sorted_bytes, sorted_last = (
+        value.get("bytes"),
+        _key(value.get("last")),
+        value.get("sorted"),
+        _key(value.get("sorted_last")),
+    )
+    if not isinstance(size, int) or not isinstance(sorted_bytes, int) or last is None or sorted_last is None:
         return None
-    return IndexMarker(size, (str(last[0]), str(last[1])))
+    return IndexMarker(size, last, sorted_bytes, sorted_last)
 
 
 def csv_bytes(rows: Sequence[Sequence[object]]) -> bytes:
@@ -58,7 +86,7 @@ def csv_bytes(rows: Sequence[Sequence[object]]) -> bytes:
 
 def index_rows(folder: Path, state: StateStore) -> list[list[str]]:
     """One row per recorded picture whose file is in `folder`, plus the rows of files the state file does not know."""
-    legacy = read_index_rows(folder / INDEX_FILE_NAME)
+    legacy = read_index_rows(ChannelFolder(folder).index_file)
     rows: list[list[str]] = []
     recorded = set()
     for filename, message_id, stored_row in state.all_rows():
@@ -77,17 +105,36 @@ class IndexSync:
 
     def __init__(self, folder: Path, state: StateStore) -> None:
         self.folder = folder
-        self.path = folder / INDEX_FILE_NAME
+        self.path = ChannelFolder(folder).index_file
         self.state = state
         self.rewritten = False  # written whole by this run
-        marker = stored_marker(state.meta(INDEX_META))
-        self.start = marker if marker is not None and self._matches(marker) else self.rebuild()
-        self.end = self.start
-        self.appended: list[str] = []  # identities whose rows this run appended, in the order they finished
-        self.unsorted = False  # pictures finished out of posting order: the run's rows are put in order at the end
         self.late = False  # a picture older than the last row before the run: it is put in at the end
-        self.start = self._append_unlisted(self.start)  # rows a killed run recorded but did not write
+        self.stopped = False  # an interrupt came: rows go to the state file only, and are put in at the end
+        self.start = self._repair()
         self.end = self.start
+
+    def _repair(self) -> IndexMarker:
+        """index.csv as the state file says it is: bytes past its marker cut off, the rows of pictures
+        flagged out appended (or the file written whole when it does not match)."""
+        marker = stored_marker(self.state.meta(INDEX_META))
+        if marker is None or not self._matches(marker):
+            marker = self.rebuild()
+        return self._append_unlisted(self._unsort_tail(marker))
+
+    def _unsort_tail(self, marker: IndexMarker) -> IndexMarker:
+        """The rows past the part in posting order are flagged out (read back from the file: it is the run's
+        own few), so that they go back in order; returns the marker of the part in order."""
+        if marker.sorted_bytes >= marker.size_bytes:
+            return marker
+        try:
+            with open(self.path, "rb") as index_file:
+                index_file.seek(marker.sorted_bytes)
+                tail = index_file.read(marker.size_bytes - marker.sorted_bytes).decode("utf-8", "replace")
+        except OSError as problem:
+            raise StorageError(f"cannot read {self.path.absolute()}: {problem.strerror or problem}") from None
+        names = [row[0] for row in csv.reader(io.StringIO(tail, newline="")) if row]
+        self.state.mark_indexed(self.state.identities_named(names), False, marker.sorted_part.stored())
+        return marker.sorted_part
 
     def _matches(self, marker: IndexMarker) -> bool:
         """True when index.csv holds what the marker says; bytes past it (a kill while appending) are cut off."""
@@ -113,13 +160,14 @@ class IndexSync:
             self.state.set_meta(INDEX_META, None)
         rows = posting_order(index_rows(self.folder, self.state))
         write_index(self.path, rows)
-        marker = IndexMarker(self.path.stat().st_size, posting_key(rows[-1]) if rows else ("", ""))
+        marker = IndexMarker.in_order(self.path.stat().st_size, posting_key(rows[-1]) if rows else ("", ""))
         self.state.mark_all_indexed(marker.stored())
         self.rewritten = True
         return marker
 
     def _append(self, rows: Sequence[Sequence[object]], at: IndexMarker) -> IndexMarker:
-        """Write rows after the committed part (anything past it is dropped); returns the marker that covers them."""
+        """Write rows (newer than the part in order) after the committed part (anything past it is dropped);
+        returns the marker that covers them."""
         try:
             with open(self.path, "r+b") as index_file:
                 index_file.truncate(at.size_bytes)
@@ -128,7 +176,11 @@ class IndexSync:
                 size = index_file.tell()
         except OSError as problem:
             raise StorageError(f"cannot write {self.path.absolute()}: {problem.strerror or problem}") from None
-        return IndexMarker(size, max(at.last, posting_key(rows[-1])))
+        key = posting_key(rows[-1])
+        if at.sorted_bytes == at.size_bytes and key > at.last:  # still in posting order to its end
+            return IndexMarker.in_order(size, key)
+        # Out of order: from the start of this run's rows (all newer than the rows before it) it is put in order.
+        return IndexMarker(size, max(at.last, key), self.start.size_bytes, self.start.last)
 
     def _append_unlisted(self, at: IndexMarker) -> IndexMarker:
         """Put in the rows of pictures flagged out: appended when all are newer than the last row, else a rewrite."""
@@ -149,32 +201,41 @@ class IndexSync:
         Returns its rowid in the state file."""
         previous = self.state.lookup(identity)
         key = posting_key(row)
-        if (previous is not None and previous.in_index and previous.filename == filename) or key <= self.start.last:
+        if (
+            (previous is not None and previous.in_index and previous.filename == filename)
+            or key <= self.start.last
+            or self.stopped
+        ):
             # Its row is there already, or it goes before rows already there: put in at the end of the run.
             self.late = self.late or previous is None or not previous.in_index or previous.filename != filename
             return self.state.record(identity, filename, size_bytes, message_id, channel_id, row)
-        # Newer than every row before the run: appended now, so the file grows as pictures arrive.
-        self.unsorted = self.unsorted or key < self.end.last
+        # Newer than every row before the run: appended now, so the file grows as pictures arrive (the marker says
+        # from where it may be out of order: pictures finish in any order; they are put in order at the end).
         marker = self._append([row], self.end)
         rowid = self.state.record(identity, filename, size_bytes, message_id, channel_id, row, marker.stored())
-        self.appended.append(identity)
         self.end = marker
         return rowid
 
+    def stop(self) -> None:
+        """An interrupt (it may have cut an append short): from now on rows go to the state file only."""
+        self.stopped = True
+
     def close(self) -> None:
-        """Put this run's rows in posting order: only its own rows are rewritten, unless an older one came in."""
-        at = self.end
-        if self.unsorted:  # flagged out first: a kill during the rewrite leaves them to the next run
-            self.state.mark_indexed(self.appended, False, self.start.stored())
-            at = self.start
-        if self.unsorted or self.late:
-            self._append_unlisted(at)
+        """Put this run's rows in posting order: only its own rows are rewritten, unless an older one came in.
+        (Each step is committed before the next: a kill leaves the next run a marker to go on from.)"""
+        if self.stopped:
+            self._repair()
+        elif self.late or self.end.sorted_bytes < self.end.size_bytes:
+            self._append_unlisted(self._unsort_tail(self.end))
 
 
 class NoIndex:
     """The index of a dry run: nothing is written."""
 
     rewritten = False
+
+    def stop(self) -> None:
+        pass
 
     def record(
         self, identity: str, filename: str, size_bytes: int, message_id: int, channel_id: str, row: Sequence[object]

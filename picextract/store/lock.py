@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from picextract.errors import StorageError
-
-LOCK_FILE_NAME = ".discordpicextract.lock"
+from picextract.store.layout import ChannelFolder
 
 try:  # POSIX; elsewhere the lock is not taken (and said so in the README)
     import fcntl
@@ -20,7 +19,7 @@ class FolderLock:
     """`flock` on `.discordpicextract.lock`: released by the kernel when the process ends, however it ends."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = (folder / LOCK_FILE_NAME).absolute()
+        self.path = ChannelFolder(folder).lock_file.absolute()
         self._file: TextIO | None = None
 
     def acquire(self) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 from picextract.errors import StorageError
 from picextract.pictures.filters import Author
 from picextract.store.index import INDEX_COLUMNS, padded_row
+from picextract.store.layout import ChannelFolder
 from picextract.store.schema import ADDED_COLUMNS, INDEXES, NEEDED, RECORD, SCHEMA
 
-STATE_FILE_NAME = ".discordpicextract.sqlite3"
 INDEX_META = "index"  # meta: how many bytes of index.csv are committed, and the posting key of its last row
 DEAD_AFTER_RUNS = 3  # a link failing 404/410 on this many runs is given up
 
@@ -66,7 +66,7 @@ class StateStore:
     """
 
     def __init__(self, folder: Path, read_only: bool = False) -> None:
-        self.path = (folder / STATE_FILE_NAME).absolute()
+        self.path = ChannelFolder(folder).state_file.absolute()
         with self._storage("open"):
             self._db = self._open_copy() if read_only else self._open()
             with self._transaction():  # one commit: each changed page is written once
@@ -93,7 +93,7 @@ class StateStore:
         if not self.path.is_file():
             return memory
         with tempfile.TemporaryDirectory(prefix="picextract-") as scratch:
-            copy = Path(scratch) / STATE_FILE_NAME
+            copy = Path(scratch) / self.path.name
             for suffix in ("", "-wal"):
                 source = Path(f"{self.path}{suffix}")
                 if source.is_file():
@@ -250,6 +250,18 @@ class StateStore:
         with self._storage("read"):
             return int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM pictures").fetchone()[0])
 
+    def identities_named(self, names: Sequence[str]) -> list[str]:
+        """The identities recorded under these file names."""
+        found: list[str] = []
+        with self._storage("read"):
+            for start in range(0, len(names), 500):  # SQLite's limit on bound parameters
+                chunk = [name.casefold() for name in names[start : start + 500]]
+                marks = ",".join("?" * len(chunk))
+                found += [
+                    str(row[0]) for row in self._db.execute(f"SELECT identity FROM pictures WHERE name_key IN ({marks})", chunk)
+                ]
+        return found
+
     def mark_indexed(self, identities: Iterable[str], listed: bool, marker: object) -> None:
         """Flag pictures as in (or out of) index.csv, and store its marker, in one commit."""
         wanted = list(identities)
@@ -342,7 +354,7 @@ class StateStore:
 
 def _read_only(folder: Path, query: str, parameters: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     """Rows of a query on the folder's state file, opened read-only; none when there is none or it is unreadable."""
-    path = folder / STATE_FILE_NAME
+    path = ChannelFolder(folder).state_file
     if not path.is_file():
         return []
     try:

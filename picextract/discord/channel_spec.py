@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # https://discord.com/channels/<guild or @me>/<channel>[/<message>]; ptb./canary. and discordapp.com too
@@ -24,11 +25,6 @@ class ChannelSpec:
     channel_id: str | None = None
     name: str | None = None
     guild_id: str | None = None
-
-    @property
-    def text(self) -> str:
-        """What the resolver takes: the ID, or the name without `#`."""
-        return self.channel_id or self.name or ""
 
 
 def parse_channel_spec(text: str) -> ChannelSpec:
@@ -63,7 +59,7 @@ def parse_channel_list(text: str) -> list[ChannelSpec]:
     return specs
 
 
-def guild_of(specs: list[ChannelSpec]) -> str | None:
+def guild_of(specs: Sequence[ChannelSpec]) -> str | None:
     """The guild ID the links name, when they name one."""
     guilds = {spec.guild_id for spec in specs if spec.guild_id}
     return guilds.pop() if len(guilds) == 1 else None
