@@ -157,3 +157,25 @@ def test_a_kill_while_a_thumbnail_is_made_is_repaired_by_the_next_run(
     files = sorted(saved_pictures(out))
     assert len(files) == 4 and sorted(index_files(out)) == files
     assert gallery_files(browser, out / GALLERY_FILE_NAME) == files
+
+
+def test_pictures_saved_without_the_gallery_or_after_a_rebuild_are_in_the_page(
+    browser: WebDriver, server: FakeDiscord, tmp_path: Path
+) -> None:
+    factory = setup_server(server)
+    start = datetime.now(UTC) - timedelta(hours=6)
+    post(factory, start, "a.png", 1)
+    run(server, tmp_path, "--no-gallery")
+    post(factory, start + timedelta(minutes=1), "b.png", 2, size=(40, 30))  # small: its own thumbnail
+    run(server, tmp_path)  # the gallery catches up with a.png
+    out = tmp_path / "o"
+    assert gallery_files(browser, out / GALLERY_FILE_NAME) == sorted(saved_pictures(out))
+    rebuilt = run_main(["--gallery", str(out)], program_env(server), tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    post(factory, start + timedelta(minutes=2), "c.png", 3)
+    run(server, tmp_path)  # a gallery this run does not know (written by --gallery): written whole once more
+    files = sorted(saved_pictures(out))
+    assert len(files) == 3 and gallery_files(browser, out / GALLERY_FILE_NAME) == files
+    before = written_files(out)
+    run(server, tmp_path)
+    assert written_files(out) == before

@@ -1,10 +1,11 @@
 """The gallery during a download: each saved picture gets its thumbnail in worker threads while the
 downloads go on, then its line in its month's file, so the page shows it as soon as it is saved.
 
-The state file flags each picture once its line is committed and keeps a marker (the gallery's build
-and the committed length of each month file). At the start of a run bytes past the marker (a kill
-while appending) are cut off and the pictures not flagged yet get their lines; a gallery the marker
-does not describe (made by an older version, or by `--gallery`) is written whole once, at the end.
+Lines follow the order pictures were saved in (their rowid in the state file), and the state file keeps
+a marker: the gallery's build, the committed length of each month file and the last picture whose line
+is in. At the start of a run bytes past the marker (a kill while appending) are cut off and the pictures
+saved after it get their lines; a gallery the marker does not describe (made by an older version, or by
+`--gallery`) is written whole once, at the end of the run.
 """
 
 from __future__ import annotations
