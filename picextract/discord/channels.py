@@ -47,6 +47,7 @@ class ChannelInfo:
     guild_name: str | None = None
     type: int = 0
     parent_name: str | None = None
+    last_message_id: int | None = None  # a thread's newest message as its listing said (None: unknown)
 
     @property
     def label(self) -> str:
@@ -249,7 +250,15 @@ class ChannelResolver:
         else:
             self._listing(channel, "threads", lambda: self._searched_threads(channel, since, found))
         return [
-            ChannelInfo(tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, _channel_type(t, 11), channel.name)
+            ChannelInfo(
+                tid,
+                str(t.get("name") or tid),
+                channel.guild_id,
+                channel.guild_name,
+                _channel_type(t, 11),
+                channel.name,
+                snowflake(t.get("last_message_id")),
+            )
             for tid, t in found.items()
             if thread_last_active(t) >= since
         ]
