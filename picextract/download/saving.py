@@ -60,7 +60,7 @@ class PictureSaver:
         self.output_dir = output_dir
         self.cancel = cancel
         self.extract = extract
-        self.parts: set[Path] = set()  # every `.part` file of this run (set.add is atomic: workers add to it)
+        self.parts: set[Path] = set()  # `.part` files of this run not moved into place (workers add: set.add is atomic)
 
     def remove_stale_parts(self) -> None:
         """Delete `.part` files a killed earlier run left behind."""
@@ -151,6 +151,7 @@ class PictureSaver:
         except OSError as problem:
             fetched.part.unlink(missing_ok=True)
             raise StorageError(f"cannot save {target.absolute()}: {problem.strerror or problem}") from None
+        self.parts.discard(fetched.part)  # moved into place: the run's memory does not grow with its pictures
         return True
 
     def same_bytes(self, fetched: Fetched, filename: str) -> bool:
@@ -161,6 +162,7 @@ class PictureSaver:
     def discard(self, fetched: Fetched) -> None:
         """Remove a `.part` file that will not be used."""
         fetched.part.unlink(missing_ok=True)
+        self.parts.discard(fetched.part)
 
 
 def _link_without_replacing(part: Path, target: Path) -> bool:
