@@ -15,7 +15,7 @@ from picextract.errors import ExitCode
 from tests.conftest import ROOT, copy_product, saved_pictures
 from tests.import_graph import cycles, import_graph, within
 
-FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images"}
+FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images", "config"}
 
 
 def _demo_pictures(main_py: Path, folder: Path) -> dict[str, bytes]:

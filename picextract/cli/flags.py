@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-from config import Settings
 from picextract import __version__
+from picextract.config import Settings
 from picextract.errors import EXIT_CODES_HELP, ExitCode
 from picextract.pictures.refs import KIND_RULES
 from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
