@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config import ConfigError, Settings, find_env_file, load_settings, read_environment, settings_for_help, source_of
-from discord_downloader import DiscordDownloader
 from picextract.cli.answers import authorization_from_env, parse_days, token_variable, window
 from picextract.cli.flags import build_parser
 from picextract.cli.listing import format_reachable
@@ -27,6 +26,7 @@ from picextract.discord.channels import ChannelInfo, ChannelResolver
 from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AuthError
 from picextract.discord.pace import at_risk_suffix, default_workers
+from picextract.download.downloader import DiscordDownloader
 from picextract.download.options import RunOptions
 from picextract.download.results import Reporter
 from picextract.errors import ExitCode, UsageError, error_boundary
