@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from picextract.config import (
     API_BASE,
+    APP_FOLDER,
     BOT_MAX_WORKERS,
     CDN_BASE,
     DEFAULT_DAYS,
@@ -22,6 +23,7 @@ from picextract.config import (
     TIMEZONE,
     ConfigError,
     Settings,
+    env_file_places,
     find_env_file,
     load_settings,
     read_env_file,
@@ -29,6 +31,7 @@ from picextract.config import (
     settings_for_help,
     settings_from_env,
     source_of,
+    user_config_dir,
 )
 
 __all__ = [
@@ -49,8 +52,10 @@ __all__ = [
     "REQUEST_TIMEOUT",
     "RETRY_BACKOFF",
     "TIMEZONE",
+    "APP_FOLDER",
     "ConfigError",
     "Settings",
+    "env_file_places",
     "find_env_file",
     "load_settings",
     "read_env_file",
@@ -58,4 +63,5 @@ __all__ = [
     "settings_for_help",
     "settings_from_env",
     "source_of",
+    "user_config_dir",
 ]

@@ -13,7 +13,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config import ConfigError, Settings, find_env_file, load_settings, read_environment, settings_for_help, source_of
+from config import (
+    ConfigError,
+    Settings,
+    env_file_places,
+    find_env_file,
+    load_settings,
+    read_environment,
+    settings_for_help,
+    source_of,
+)
 from picextract.cli.answers import authorization_from_env, parse_days, token_variable, window
 from picextract.cli.flags import build_parser
 from picextract.cli.listing import format_reachable
@@ -39,7 +48,6 @@ if TYPE_CHECKING:  # only its type: the fake server loads with --demo
     from picextract.fake.server import FakeDiscord
 
 DEMO_OUTPUT_DIR = "demo-output"
-PROGRAM_DIR = Path(__file__).resolve().parent
 
 
 def _load_settings(environment: Mapping[str, str], env_file: Path | None) -> Settings:
@@ -58,7 +66,7 @@ def _token(environment: Mapping[str, str], env_file: Path | None, settings: Sett
     authorization = authorization_from_env(environment)
     if variable is None or authorization is None:
         if not prompter.interactive:
-            looked = str(env_file) if env_file else f"{Path.cwd() / '.env'} and {PROGRAM_DIR / '.env'}"
+            looked = str(env_file) if env_file else " and ".join(str(place) for place in env_file_places(Path.cwd()))
             raise UsageError(f"no token: set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env; looked in {looked})")
         return ask_token(prompter, settings), "the prompt"
     source = source_of(variable, env_file)
@@ -263,11 +271,11 @@ def _write_gallery(choices: Choices, folder: Path) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Parse, ask (checking each answer at once), download, summarise; returns the exit code."""
-    args = build_parser(settings_for_help(find_env_file(None, Path.cwd(), PROGRAM_DIR))).parse_args(argv)
+    args = build_parser(settings_for_help(find_env_file(None, env_file_places(Path.cwd())))).parse_args(argv)
     if args.gallery is not None:
         return rebuild_gallery(Path(args.gallery).expanduser())
     # --env-file and --demo say where the settings come from; every other flag is read once, into the choices.
-    env_file = find_env_file(Path(args.env_file).expanduser() if args.env_file else None, Path.cwd(), PROGRAM_DIR)
+    env_file = find_env_file(Path(args.env_file).expanduser() if args.env_file else None, env_file_places(Path.cwd()))
     environment = read_environment(env_file)
     server, demo_env = _start_demo() if args.demo else (None, None)
     if demo_env is not None:

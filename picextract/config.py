@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import get_type_hints
@@ -26,6 +26,7 @@ MAX_DOWNLOAD_BYTES = 200_000_000  # one picture; an endless body or a gzip bomb 
 MAX_API_BYTES = 8_000_000  # one API answer (a page of 100 messages is well under 1 MB)
 DOWNLOAD_DEADLINE = 600.0  # seconds for one whole download, however slowly the bytes drip
 MAX_RATE_LIMIT_WAIT = 600.0  # a rate-limit wait longer than this stops the channel instead
+APP_FOLDER = "discordpicextract"  # its folder in the user's config folder: ~/.config/discordpicextract/.env
 
 
 class ConfigError(UsageError):
@@ -117,16 +118,26 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def find_env_file(explicit: Path | None, cwd: Path, beside_program: Path) -> Path | None:
-    """`--env-file` when given (it must exist); else `.env` in the working directory, else beside main.py."""
+def user_config_dir(environ: Mapping[str, str]) -> Path:
+    """This tool's folder among the user's settings: $XDG_CONFIG_HOME, %APPDATA% on Windows, else ~/.config."""
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    # https://specifications.freedesktop.org/basedir-spec/latest/: a relative path is invalid and ignored.
+    base = xdg if Path(xdg).is_absolute() else environ.get("APPDATA") or str(Path.home() / ".config")
+    return Path(base) / APP_FOLDER
+
+
+def env_file_places(cwd: Path, environ: Mapping[str, str] = os.environ) -> tuple[Path, ...]:
+    """Where `.env` is looked for, in order: the working directory, then the user's config folder."""
+    return cwd / ".env", user_config_dir(environ) / ".env"
+
+
+def find_env_file(explicit: Path | None, places: Iterable[Path]) -> Path | None:
+    """`--env-file` when given (it must exist); else the first of `places` that is a file."""
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"--env-file {explicit}: no such file")
         return explicit
-    for folder in (cwd, beside_program):
-        if (folder / ".env").is_file():
-            return folder / ".env"
-    return None
+    return next((place for place in places if place.is_file()), None)
 
 
 def read_env_file(env_file: Path | None) -> dict[str, str]:

@@ -95,7 +95,10 @@ def _run_flags(group: argparse._ArgumentGroup, settings: Settings) -> None:
 def _setup_flags(group: argparse._ArgumentGroup, settings: Settings) -> None:
     """Flags: setup."""
     group.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
-    group.add_argument("--env-file", help="settings file to read instead of .env (default: ./.env, else .env beside main.py)")
+    group.add_argument(
+        "--env-file",
+        help="settings file to read instead of .env (default: ./.env, else ~/.config/discordpicextract/.env; $XDG_CONFIG_HOME moves it)",
+    )
     group.add_argument("--debug", action="store_true", help="show tracebacks")
     group.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
     group.add_argument("--version", action="version", version=f"DiscordPicExtract {__version__}")

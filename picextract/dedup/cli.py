@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from picextract.config import Settings, load_settings, read_environment, settings_for_help
+from picextract.config import Settings, env_file_places, find_env_file, load_settings, read_environment, settings_for_help
 from picextract.dedup.cache import default_cache_path
 from picextract.dedup.run import DedupOptions, run_dedup
 from picextract.errors import EXIT_CODES_HELP, ExitCode, error_boundary
@@ -63,8 +63,9 @@ def build_parser(settings: Settings, cache: Path) -> argparse.ArgumentParser:
 
 def run(argv: list[str] | None = None) -> int:
     """Parse the flags and run the dedup; returns the exit code."""
-    args = build_parser(settings_for_help(Path(".env")), default_cache_path(os.environ)).parse_args(argv)
-    load_settings(read_environment())  # a broken .env or setting stops a real run (one line, exit 2), never --help
+    env_file = find_env_file(None, env_file_places(Path.cwd()))
+    args = build_parser(settings_for_help(env_file), default_cache_path(os.environ)).parse_args(argv)
+    load_settings(read_environment(env_file))  # a broken .env or setting stops a real run (one line, exit 2), never --help
     options = DedupOptions(
         source=Path(args.source).expanduser(),
         output=Path(args.output).expanduser(),
