@@ -1,4 +1,8 @@
-"""`python deduplicate_images.py --source DIR --output DIR` in a clone: the dedup's command line lives in picextract/dedup/cli.py."""
+"""Remove re-posted pictures: same pHash and same size on the same date -> keep the earliest.
+
+`python deduplicate_images.py --source DIR --output DIR` in a clone; installed, the same program is the
+`discordpicextract-dedup` command. Its command line lives in picextract/dedup/cli.py.
+"""
 
 from __future__ import annotations
 

@@ -59,6 +59,24 @@ def test_the_package_never_imports_upward_or_tests(path: Path) -> None:
     assert not _imports(path) & (FRONT_DOORS | {"tests"})
 
 
+def _is_front_door_statement(node: ast.stmt) -> bool:
+    """A docstring, an import, `__all__`, or `if __name__ == "__main__":`."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) or isinstance(node, ast.Import | ast.ImportFrom):
+        return True
+    if isinstance(node, ast.Assign):
+        return [ast.unparse(target) for target in node.targets] == ["__all__"]
+    return isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'"
+
+
+@pytest.mark.parametrize("name", sorted(FRONT_DOORS))
+def test_front_doors_only_re_export_the_package(name: str) -> None:
+    """An installed copy has no front doors, so they hold no code: only what they import from picextract/."""
+    tree = ast.parse((ROOT / f"{name}.py").read_text(encoding="utf-8"))
+    assert [ast.unparse(node)[:60] for node in tree.body if not _is_front_door_statement(node)] == []
+    imported = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)} - {"__future__"}
+    assert imported and all(str(module).startswith("picextract.") for module in imported), imported
+
+
 def test_exit_codes_are_one_table_listed_in_help_and_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for code in ExitCode:
