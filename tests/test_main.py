@@ -25,6 +25,7 @@ from picextract.fake.sample import (
     setup_server,
 )
 from picextract.fake.server import FakeDiscord
+from picextract.version import package_version
 from tests.conftest import ROOT, program_env, run_main
 
 UTC = timezone.utc
@@ -330,9 +331,7 @@ def test_help_and_version_work_whatever_env_holds(tmp_path: Path, flag: str) -> 
     env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_")}
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), flag], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    from picextract import __version__
-
-    assert (f"DiscordPicExtract {__version__}" if flag == "--version" else "--env-file") in result.stdout
+    assert (f"DiscordPicExtract {package_version()}" if flag == "--version" else "--env-file") in result.stdout
 
 
 def test_env_file_is_found_in_the_user_config_folder_and_named_in_messages(server: FakeDiscord, tmp_path: Path) -> None:
