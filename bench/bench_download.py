@@ -1,13 +1,14 @@
 """Benchmark: main.py against a plain sequential client and the fake server's lower bound.
 
-    python bench/bench_download.py [--runs 3] [--workers 8,16,32] [--messages 2950] [--pictures 300]
+    python bench/bench_download.py [--runs 3] [--workers 8,16,32] [--messages 2950] [--pictures 300] [--gallery]
 
 Starts the fake Discord server with 40 ms per request on API and CDN and 4 MB/s per
 connection, a channel of about 3,000 messages in the window with 300 pictures of 80-150 KB,
 then times, alternating in the same run, main.py with a bot token (once per worker count; by
 default the tool's own default for bots) and bench/sequential_client.py, and computes the lower
 bound: page round trips (latency + JSON at the bandwidth), or picture bytes / (bandwidth x
-workers) + latency, whichever is larger.
+workers) + latency, whichever is larger. With --gallery it also runs main.py with its gallery on
+(thumbnails made while downloading), alternating with the --no-gallery run, and compares the two.
 Prints medians, ratios, peak memory and the rate-limit violations the server counted.
 """
 
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--pictures", type=int, default=300)
     parser.add_argument("--latency", type=float, default=0.040, help="seconds added to every request")
     parser.add_argument("--bandwidth", type=float, default=4_000_000, help="bytes per second per connection")
+    parser.add_argument("--gallery", action="store_true", help="also run main.py with its gallery on (the default of main.py)")
     args = parser.parse_args()
     worker_counts = [int(part) for part in args.workers.split(",") if part.strip()] or [Settings().BOT_MAX_WORKERS]
 
@@ -116,8 +118,10 @@ def main() -> None:
     env = tool_env(server.api_base, BOT_TOKEN)
     scratch = Path(tempfile.mkdtemp(prefix="bench-download-"))
     # --no-gallery: the offline gallery's thumbnails are not part of downloading (the sequential client makes none).
-    tool = [sys.executable, str(ROOT / "main.py"), "--channel", CHANNEL_ID, "--days", "14", "--no-input", "--no-gallery"]
-    commands = {f"tool:{workers}": [*tool, "--workers", str(workers)] for workers in worker_counts}
+    tool = [sys.executable, str(ROOT / "main.py"), "--channel", CHANNEL_ID, "--days", "14", "--no-input"]
+    commands = {f"tool:{workers}": [*tool, "--no-gallery", "--workers", str(workers)] for workers in worker_counts}
+    if args.gallery:
+        commands |= {f"gallery:{workers}": [*tool, "--workers", str(workers)] for workers in worker_counts}
     commands["sequential"] = [
         sys.executable,
         str(ROOT / "bench" / "sequential_client.py"),
@@ -134,7 +138,7 @@ def main() -> None:
                 out = scratch / which.replace(":", "-")
                 shutil.rmtree(out, ignore_errors=True)
                 run = timed([*command, "--output", str(out)], env)
-                saved = [name for name in os.listdir(out) if not name.startswith(".") and name != "index.csv"]
+                saved = [name for name in os.listdir(out) if not name.startswith(".") and name not in ("index.csv", "index.html")]
                 if len(saved) != args.pictures:
                     raise SystemExit(f"{which} saved {len(saved)} of {args.pictures} pictures")
                 times[which].append(run.seconds)
@@ -158,6 +162,12 @@ def main() -> None:
             f"| main.py, {workers} workers | {seconds:.2f} | {bound:.2f} | {seconds / bound:.2f} | {seconds / sequential:.2f} "
             f"| {max(memory[f'tool:{workers}'])} |"
         )
+        if args.gallery:
+            with_gallery = statistics.median(times[f"gallery:{workers}"])
+            print(
+                f"| main.py, {workers} workers, gallery on ({with_gallery / seconds:.2f}x --no-gallery) | {with_gallery:.2f} "
+                f"| {bound:.2f} | {with_gallery / bound:.2f} | {with_gallery / sequential:.2f} | {max(memory[f'gallery:{workers}'])} |"
+            )
     print(f"| sequential client | {sequential:.2f} | | | 1.00 | {max(memory['sequential'])} |")
     print()
     print(

@@ -9,6 +9,7 @@ from typing import Any
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 INSTALL_HINT = "install Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver; .ci/run does)"
 
@@ -44,3 +45,20 @@ def visible_images_loaded(driver: WebDriver) -> tuple[int, int]:
             """
         )
     )
+
+
+def gallery_files(driver: WebDriver, page: Path) -> list[str]:
+    """The file names of all cards a gallery page shows, sorted (scrolled to the end: cards are built as
+    they come near the screen), after checking the page loaded without a console error."""
+    driver.get(page.resolve().as_uri())
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return performance.getEntriesByName('gallery-painted').length"))
+    assert console_errors(driver) == []
+    count = "return document.querySelectorAll('.card').length"
+    total = int("0" + "".join(ch for ch in driver.find_element("id", "status").text.split(" ")[0] if ch.isdigit()))
+
+    def all_built(d: WebDriver) -> bool:
+        d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        return d.execute_script(count) >= total
+
+    WebDriverWait(driver, 10).until(all_built)
+    return sorted(driver.execute_script("return [...document.querySelectorAll('.card .file span')].map(s => s.textContent)"))

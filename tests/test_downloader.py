@@ -27,7 +27,7 @@ from picextract.fake.sample import (
     setup_server,
 )
 from picextract.fake.server import FakeDiscord
-from picextract.store.layout import INDEX_FILE_NAME, LOCK_FILE_NAME, STATE_FILE_NAME
+from picextract.store.layout import ASSETS_DIR, GALLERY_FILE_NAME, INDEX_FILE_NAME, LOCK_FILE_NAME, STATE_FILE_NAME
 from tests.conftest import saved_pictures
 
 UTC = timezone.utc
@@ -222,6 +222,7 @@ def test_stale_part_files_are_removed(server: FakeDiscord, settings: Settings, t
     _run(settings, tmp_path, datetime.now(UTC) - timedelta(days=1))
     assert not list(tmp_path.glob("*.part"))
     own_files = {STATE_FILE_NAME, f"{STATE_FILE_NAME}-wal", f"{STATE_FILE_NAME}-shm", INDEX_FILE_NAME, LOCK_FILE_NAME}
+    own_files |= {GALLERY_FILE_NAME, ASSETS_DIR}  # the gallery, empty
     assert set(os.listdir(tmp_path)) <= own_files
 
 

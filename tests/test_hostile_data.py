@@ -108,12 +108,13 @@ def post_malformed(server: FakeDiscord) -> dict[str, bytes]:
     return good
 
 
+@pytest.mark.parametrize("token", [USER_TOKEN, f"Bot {BOT_TOKEN}"])  # a bot pages parts of the window at once
 def test_malformed_messages_are_skipped_and_counted(
-    server: FakeDiscord, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    server: FakeDiscord, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture, token: str
 ) -> None:
     good = post_malformed(server)
     with caplog.at_level(logging.DEBUG, logger="picextract"):
-        summary = run(settings, tmp_path)
+        summary = run(settings, tmp_path, token)
     assert saved(tmp_path) == good
     assert (summary.malformed, summary.failed) == (5, 0)
     assert "skipped a malformed message" in caplog.text
@@ -122,7 +123,7 @@ def test_malformed_messages_are_skipped_and_counted(
     assert [part.name for part in summary.unreadable] == parts
     year = [name for name in (p.name for p in tmp_path.iterdir()) if name.endswith("year9999.png")][0]
     assert year.startswith(f"{HOUR_AGO + timedelta(seconds=2):%Y-%m-%d_%H-%M-%S}")  # the id's time, not year 9999
-    again = run(settings, tmp_path)  # progress was saved: nothing is paged twice, nothing crashes
+    again = run(settings, tmp_path, token)  # progress was saved: nothing is paged twice, nothing crashes
     assert (again.messages_scanned, again.failed) == (0, 0)
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.layout import INDEX_FILE_NAME, STATE_FILE_NAME
+from picextract.store.layout import GALLERY_FILE_NAME, INDEX_FILE_NAME, STATE_FILE_NAME
+from tests.browser import gallery_files, start_chromium
 from tests.conftest import NOT_PICTURES, ROOT, program_env, run_main
 
 UTC = timezone.utc
@@ -68,8 +69,10 @@ def check_folder(out: Path, pictures: dict[bytes, str]) -> None:
     assert not [name for name in files if name.endswith((".part", ".tmp"))]
     assert sorted(files.values()) == sorted(pictures)
     with open(out / INDEX_FILE_NAME, newline="", encoding="utf-8") as index_file:
-        rows = [row["file"] for row in csv.DictReader(index_file)]
+        keys = [(row["posted_at_utc"], row["file"]) for row in csv.DictReader(index_file)]
+    rows = [file for _, file in keys]
     assert sorted(rows) == sorted(files)
+    assert keys == sorted(keys)  # in posting order, whatever the kills cut short
     db = sqlite3.connect(out / STATE_FILE_NAME)
     recorded = sorted(name for (name,) in db.execute("SELECT filename FROM pictures"))
     db.close()
@@ -102,6 +105,12 @@ def test_chaos_kills_at_random_moments_then_one_clean_run(server: FakeDiscord, t
     )
     assert clean.returncode == 0, clean.stderr
     check_folder(tmp_path / "o", pictures)
+    driver = start_chromium()  # the gallery lists every picture once, whatever the kills cut short
+    try:
+        shown = gallery_files(driver, tmp_path / "o" / GALLERY_FILE_NAME)
+    finally:
+        driver.quit()
+    assert shown == sorted(p.name for p in (tmp_path / "o").iterdir() if p.suffix == ".png")
 
 
 def test_a_second_run_on_the_same_folder_is_refused_and_touches_nothing(server: FakeDiscord, tmp_path: Path) -> None:

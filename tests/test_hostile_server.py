@@ -216,7 +216,31 @@ def test_a_body_shorter_than_its_length_is_never_saved(server: FakeDiscord, sett
     assert saved_pictures(tmp_path) == {}
 
 
+@pytest.mark.parametrize("length", ["¹", "²³", "+5", " 5", "1e3", "9" * 5000])  # "¹": a digit to str.isdigit(), not to int()
+def test_a_length_header_that_is_no_number_reads_the_body_to_its_end(
+    server: FakeDiscord, settings: Settings, tmp_path: Path, length: str
+) -> None:
+    factory = setup_server(server)
+    data = make_picture(1)
+    factory.message(HOUR_AGO, "", [factory.attachment("a.png", data)])
+    server.fail_next("a.png", f"headers:Content-Length={length}")
+    summary, _ = run(settings, tmp_path)
+    assert (summary.downloaded, summary.failed) == (1, 0)
+    assert list(saved_pictures(tmp_path).values()) == [data]
+
+
 # --- part 10: rate-limit waits ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("remaining", ["¹", "²", "-1", "1.5", ""])
+def test_a_remaining_count_that_is_no_number_is_not_used(
+    server: FakeDiscord, settings: Settings, tmp_path: Path, remaining: str
+) -> None:
+    factory = setup_server(server)
+    factory.message(HOUR_AGO, "", [factory.attachment("a.png", make_picture(1))])
+    server.fail_next("/messages", f"headers:X-RateLimit-Remaining={remaining};X-RateLimit-Reset-After=30")
+    summary, _ = run(settings, tmp_path)
+    assert summary.downloaded == 1 and not summary.has_errors  # read as no count at all
 
 
 @pytest.mark.parametrize(("value", "waited"), [("NaN", 1.0), ("-5", 1.0), ('"soon"', 1.0), ("2.5", 2.5), ("60", 60.0)])

@@ -211,6 +211,8 @@ def test_interactive_choice_between_matching_channels(server: FakeDiscord, tmp_p
         DISCORD_USER_TOKEN=USER_TOKEN,
     )
     child.expect_exact("Choose a channel [1-2]:")
+    child.sendline("¹")  # a digit to str.isdigit(), not to int()
+    child.expect_exact("enter a number from 1 to 2")
     child.sendline("7")
     child.expect_exact("enter a number from 1 to 2")
     child.sendline("2")

@@ -69,7 +69,7 @@ def test_every_flag_but_the_setup_ones_is_read_into_the_choices_and_none_is_chan
         (["--no-threads"], Choices(RunOptions(timezone.utc, threads=False))),
         (["--dry-run"], Choices(RunOptions(timezone.utc, dry_run=True))),
         (["--workers", "3"], Choices(RunOptions(timezone.utc, workers=3), workers_given=True)),
-        (["--no-gallery", "--dedup", "--no-input"], Choices(RunOptions(timezone.utc), gallery=False, dedup=True, may_ask=False)),
+        (["--no-gallery", "--dedup", "--no-input"], Choices(RunOptions(timezone.utc, gallery=False), dedup=True, may_ask=False)),
         (["--watch", "5", "--verbose"], Choices(RunOptions(timezone.utc), watch_seconds=5.0, verbose=True)),
         (["--days", "2.5"], Choices(RunOptions(timezone.utc), days=2.5)),
         (

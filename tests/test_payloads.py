@@ -23,8 +23,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from picextract.gallery.page import data_script, folder_files, read_index
+from picextract.gallery.page import folder_files, read_index
 from picextract.gallery.records import gallery_items
+from picextract.gallery.shards import month_of, row_line
 from picextract.pictures.filenames import MAX_PATH_CHARS, fit_name, max_name_chars, name_candidates
 from picextract.pictures.filters import FilterGate, MessageFilter, parse_filter
 from picextract.pictures.media import has_media_extension, has_picture_extension, is_picture_content_type
@@ -32,6 +33,7 @@ from picextract.pictures.refs import DEFAULT_KINDS, KIND_RULES, MalformedMessage
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, parse_template, render_name
 from picextract.pictures.urls import is_emoji_url, normalize_url
 from picextract.store.index import index_row
+from picextract.store.index_sync import IndexSync, index_rows
 from picextract.store.state import StateStore
 from tests.payloads import JUNK, mutated, spec_messages, through_the_wire
 
@@ -101,7 +103,8 @@ def recorded(pictures: MessagePictures, names: dict[str, str]) -> None:
             for ref, row in zip(pictures.pictures, rows):
                 (folder / str(row[0])).write_bytes(b"picture")  # the name is one this file system takes
                 state.record(ref.identity, str(row[0]), 7, ref.message_id, ref.channel_id, row)
-            written = state.rebuild_index(folder)
+            IndexSync(folder, state).rebuild()  # index.csv written whole from the state file
+            written = {row[0] for row in index_rows(folder, state)}
         finally:
             state.close()
         assert written == set(names.values())
@@ -109,7 +112,8 @@ def recorded(pictures: MessagePictures, names: dict[str, str]) -> None:
         assert {item.file for item in items} == written
         texts = {ref.text for ref in pictures.pictures}  # as the message had it, or clipped (MAX_INDEX_TEXT_CHARS)
         assert all(any(text.startswith(item.text.removesuffix("…")) for text in texts) for item in items)
-        data_script("gallery", items, {})
+        for item in items:  # each picture's line in its month file
+            assert month_of(item) and row_line(item, None).endswith(b"\n")
 
 
 def downstream(message: Any, kinds: frozenset[str], folder_chars: int) -> MessagePictures | None:

@@ -14,7 +14,7 @@ from picextract.cli.progress import format_header, format_summary
 from picextract.config import ConfigError, env_file_places, find_env_file, source_of, user_config_dir
 from picextract.discord.channel_spec import ChannelSpec, guild_of, parse_channel_list, parse_channel_spec
 from picextract.discord.channels import ChannelInfo, Reachable
-from picextract.download.results import SaveResult, Summary
+from picextract.download.results import SaveResult, SaveStatus, Summary
 from picextract.pictures.filenames import MAX_PATH_CHARS, build_filename, max_name_chars, name_candidates, path_chars, with_suffix
 from picextract.pictures.refs import PictureRef
 
@@ -161,7 +161,7 @@ def test_a_rerun_with_nothing_new_says_up_to_date() -> None:
 def test_the_summary_names_the_first_failures_and_counts_by_kind() -> None:
     summary = Summary(downloaded=2, bytes_downloaded=2_000_000, elapsed_seconds=2)
     for number in range(5):
-        summary.add(SaveResult(_ref(), f"f{number}.png", "failed", error="HTTP 500"))
+        summary.add(SaveResult(_ref(), f"f{number}.png", SaveStatus.FAILED, error="HTTP 500"))
     text = format_summary(summary, _channel(), Path("o"), by_kind={"attachment": 1, "embed": 1})
     assert "#spx in Traders: 2 new pictures saved" in text
     assert "  Saved:             2 (2.0 MB)" in text and "  Failed:            5" in text

@@ -22,6 +22,7 @@ from picextract.fake.sample import BOT_TOKEN, CHANNEL_ID, CHANNEL_NAME, GUILD_ID
 from picextract.fake.server import FakeDiscord
 from picextract.watch.loop import Watcher, WatchReporter, WatchTarget, format_watch_summary, is_transient
 from picextract.watch.timing import backoff_cap_seconds, backoff_seconds, format_duration, threads_since
+from tests.conftest import NOT_PICTURES
 from tests.fake_extras.control import serve_again, stop_serving
 
 UTC = timezone.utc
@@ -87,7 +88,7 @@ class Watch:
     waits: list[float] = field(default_factory=list)
 
     def files(self) -> set[str]:
-        return {p.name for p in self.folder.iterdir() if not p.name.startswith(".") and p.name != "index.csv"}
+        return {p.name for p in self.folder.iterdir() if not p.name.startswith(".") and p.name not in NOT_PICTURES}
 
 
 def make_watch(
@@ -273,3 +274,26 @@ def test_memory_stays_flat_over_many_polls(server: FakeDiscord, settings: Settin
     # Objects alive after 100 and after 600 polls: keeping anything per poll (a summary, a run,
     # a response, a thread) would add thousands.
     assert objects[600] - objects[100] < 300, objects
+
+
+@pytest.mark.parametrize("token", [USER_TOKEN, f"Bot {BOT_TOKEN}"])
+def test_a_quiet_poll_asks_for_one_page_of_messages_and_the_thread_listing(
+    server: FakeDiscord, settings: Settings, tmp_path: Path, token: str
+) -> None:
+    factory = setup_server(server)
+    factory.message(datetime.now(UTC) - timedelta(hours=1), "", [factory.attachment("a.png", make_picture(1))])
+    server.add_thread("1100000000000000777", "old-thread", CHANNEL_ID)
+    post_chart(server, "1100000000000000777", "in_thread.png")
+    asked: dict[int, list[str]] = {}
+
+    def script(watch: Watch, poll: int) -> None:
+        asked[poll] = [record.path for record in server.api_requests()]
+        server.state.requests.clear()
+
+    watch = make_watch(server, settings, tmp_path, script, polls=4, token=token)
+    watch.watcher.run()
+    assert sum("/messages" in path for path in asked[1]) >= 2  # the first pass: the channel and its thread
+    for poll in (2, 3, 4):  # quiet: the channel's newest messages, then the listing of threads active lately
+        messages = [path for path in asked[poll] if path.endswith("/messages")]
+        assert messages == [f"/api/v10/channels/{CHANNEL_ID}/messages"], asked[poll]
+        assert all(path.endswith("/messages") or "/threads" in path for path in asked[poll]), asked[poll]

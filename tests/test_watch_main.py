@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import queue
 import signal
 import subprocess
@@ -13,10 +14,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
+from selenium.webdriver.support.ui import WebDriverWait
 
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, make_picture, setup_server
 from picextract.fake.server import FakeDiscord
-from picextract.store.layout import STATE_FILE_NAME
+from picextract.store.layout import GALLERY_FILE_NAME, STATE_FILE_NAME
+from tests.browser import console_errors, start_chromium
 from tests.conftest import ROOT, program_env, run_main
 
 UTC = timezone.utc
@@ -69,7 +72,9 @@ class Program:
 
 
 def _pictures(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name != "index.csv")
+    return sorted(
+        p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name not in ("index.csv", GALLERY_FILE_NAME)
+    )
 
 
 def test_watch_saves_new_pictures_then_sigterm_saves_progress_and_exits_0(server: FakeDiscord, tmp_path: Path) -> None:
@@ -155,14 +160,49 @@ def test_watch_with_dedup_brings_each_new_picture_but_no_repost_to_the_clean_fol
     env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN, XDG_CACHE_HOME=str(tmp_path / "cache"))
     program = Program(["--channel", CHANNEL_ID, "--output", "o", "--watch", "0.2", "--dedup"], env, tmp_path)
     clean = tmp_path / "o-clean"
-    _wait_for(lambda: clean.is_dir() and len(_pictures(clean)) == 1)
+    _wait_for(lambda: clean.is_dir() and len(_pictures(clean)) == 1 and (clean / "index.csv").is_file())
+    # Later polls read only their new pictures: one taken out of the clean folder by hand is not put back.
+    (clean / _pictures(clean)[0]).unlink()
     # The same picture posted again a minute later (a re-post), and a new one.
     factory.message(first_posted + timedelta(minutes=1), "", [factory.attachment("repost.png", make_picture(1, size=(40, 30)))])
     factory.message(
         first_posted + timedelta(minutes=1, seconds=5), "", [factory.attachment("new.png", make_picture(2, size=(40, 30)))]
     )
-    _wait_for(lambda: len(_pictures(tmp_path / "o")) == 3 and len(_pictures(clean)) == 2)
+    _wait_for(lambda: len(_pictures(tmp_path / "o")) == 3 and len(_pictures(clean)) == 1)
     program.process.send_signal(signal.SIGTERM)
     code, _stdout, stderr = program.finish()
     assert code == 0, stderr
-    assert sorted(name.split("_", 2)[-1] for name in _pictures(clean)) == ["first.png", "new.png"]
+    assert [name.split("_", 2)[-1] for name in _pictures(clean)] == ["new.png"]  # the re-post was recognised
+    with open(clean / "index.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["file"].split("_", 2)[-1] for row in rows] == ["first.png", "new.png"]  # the new row appended
+    assert rows[1]["copies_removed"] == "0" and rows[1]["channel_id"] == CHANNEL_ID
+
+
+def test_the_gallery_shows_pictures_saved_during_a_watch_after_a_reload(server: FakeDiscord, tmp_path: Path) -> None:
+    factory = setup_server(server)
+    factory.message(datetime.now(UTC) - timedelta(hours=1), "", [factory.attachment("first.png", make_picture(1))])
+    env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
+    program = Program(["--channel", CHANNEL_ID, "--output", "o", "--watch", "0.2"], env, tmp_path)
+    program.wait_for_line(lambda line: line.endswith(": 1 new picture saved"))
+    driver = start_chromium()
+    try:
+
+        def shown() -> list[str]:
+            driver.get((tmp_path / "o" / GALLERY_FILE_NAME).as_uri())
+            WebDriverWait(driver, 10).until(
+                lambda d: d.execute_script("return performance.getEntriesByName('gallery-painted').length")
+            )
+            files = driver.execute_script("return [...document.querySelectorAll('.card .file span')].map(s => s.textContent)")
+            return sorted(name.split("_", 2)[-1] for name in files)
+
+        _wait_for(lambda: shown() == ["first.png"])
+        requests.post(f"{server.base_url}/control/messages", json={"channel_id": CHANNEL_ID, "filename": "live.png"}, timeout=5)
+        program.wait_for_line(lambda line: line.endswith(": 1 new picture saved"))
+        _wait_for(lambda: shown() == ["first.png", "live.png"], timeout=5)  # at most one interval after it was saved
+        assert console_errors(driver) == []
+    finally:
+        driver.quit()
+        program.process.send_signal(signal.SIGTERM)
+    code, _stdout, stderr = program.finish()
+    assert code == 0, stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import signal
@@ -165,7 +164,7 @@ def _download_once(job: _Job, reporter: ProgressReporter, targets: list[tuple[Ch
         summary = job.downloader(folder).run(channel, start, until)
         authors_seen.update(summary.authors_seen)
         reporter.end(format_summary(summary, channel, folder, choices.download.dry_run, reporter.by_kind))
-        _write_gallery(choices, folder)
+        _say_gallery(choices.download, folder)
         if summary.interrupted:
             print("Interrupted: finished pictures are kept; run again to fetch the rest.", file=sys.stderr)
             return ExitCode.INTERRUPTED
@@ -225,15 +224,11 @@ def _dedup(pairs: list[tuple[Path, Path]], dry_run: bool, environment: Mapping[s
 
 def _dedup_after_poll(layout: OutputLayout, environment: Mapping[str, str]) -> Callable[[Path, list[str]], None]:
     """`--watch --dedup`: after a poll that saved pictures, the dedup brings the new ones that are no re-post
-    into the folder's clean folder, the same one a one-shot `--dedup` fills (its hash cache makes this a rerun
-    over known files); its report stays quiet."""
+    into the folder's clean folder, the same one a one-shot `--dedup` fills (the whole folder the first time,
+    then only the new pictures); its report stays quiet."""
+    from picextract.dedup.run import DedupAfterPolls  # imported only with --dedup: it brings the imaging libraries
 
-    def after_poll(folder: Path, new_names: list[str]) -> None:
-        from picextract.dedup.run import dedup_after_download
-
-        dedup_after_download([(folder, layout.clean_folder(folder))], False, environment, out=io.StringIO())
-
-    return after_poll
+    return DedupAfterPolls(layout.clean_folder, environment)
 
 
 def _choices_line(options: RunOptions) -> str:
@@ -257,16 +252,18 @@ def rebuild_gallery(folder: Path) -> int:
 
     if not folder.is_dir():
         raise UsageError(f"--gallery: {folder} is not a folder")
-    print(f"Gallery: {build_gallery(folder)}")
+    print(f"Gallery: {build_gallery(folder).page}")
     return ExitCode.OK
 
 
-def _write_gallery(choices: Choices, folder: Path) -> None:
-    """index.html after a run, unless --no-gallery or --dry-run."""
-    if not choices.download.dry_run and choices.gallery and folder.is_dir():
-        from picextract.gallery.page import build_gallery  # imported only when needed: it is slow to import
+def _say_gallery(options: RunOptions, folder: Path) -> None:
+    """Where the gallery is (the run keeps it up to date as it saves), unless --no-gallery or --dry-run."""
+    if options.dry_run or not options.gallery:
+        return
+    from picextract.store.layout import ChannelFolder
 
-        print(f"Gallery: {build_gallery(folder, choices.download.workers)}")
+    if ChannelFolder(folder).gallery_page.is_file():
+        print(f"Gallery: {ChannelFolder(folder).gallery_page}")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -33,7 +33,6 @@ class Choices:
     until: datetime | None = None
     output: Path | None = None  # None: asked
     workers_given: bool = False  # --workers; otherwise the token's kind decides
-    gallery: bool = True
     dedup: bool = False
     watch_seconds: float | None = None  # --watch: seconds between polls
     verbose: bool = False
@@ -108,7 +107,7 @@ def _download_options(args: argparse.Namespace, settings: Settings, tz: tzinfo |
         name_template = parse_template(args.name) if args.name is not None else DEFAULT_NAME_TEMPLATE
     except ValueError as problem:
         raise UsageError(str(problem)) from None
-    return RunOptions(tz, workers, kinds, not args.no_threads, args.dry_run, message_filter, name_template)
+    return RunOptions(tz, workers, kinds, not args.no_threads, args.dry_run, message_filter, name_template, not args.no_gallery)
 
 
 def read_choices(args: argparse.Namespace, settings: Settings) -> Choices:
@@ -128,7 +127,6 @@ def read_choices(args: argparse.Namespace, settings: Settings) -> Choices:
         until=until,
         output=_output(args.output),
         workers_given=args.workers is not None,
-        gallery=not args.no_gallery,
         dedup=args.dedup,
         watch_seconds=args.watch,
         verbose=args.verbose,

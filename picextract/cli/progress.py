@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from picextract.discord.channels import ChannelInfo
-from picextract.download.results import SaveResult, Summary
+from picextract.download.results import SaveResult, SaveStatus, Summary
 from picextract.store.state import DEAD_AFTER_RUNS
 
 FIRST_FAILURES_SHOWN = 3
@@ -58,15 +58,15 @@ class ProgressReporter:
         pass
 
     def picture_done(self, result: SaveResult) -> None:
-        if result.status in ("downloaded", "planned"):
+        if result.status in (SaveStatus.DOWNLOADED, SaveStatus.PLANNED):
             self.saved += 1
             self.by_kind[result.ref.kind] += 1
-        elif result.status == "skipped":
+        elif result.status is SaveStatus.SKIPPED:
             self.already_there += 1
         self._refresh()
-        if result.status == "failed":
+        if result.status is SaveStatus.FAILED:
             self.note(f"failed: {result.filename}: {result.error}")
-        elif result.status == "planned":
+        elif result.status is SaveStatus.PLANNED:
             size = f", {result.size_bytes:,} bytes" if result.size_bytes else ""
             self._write(f"would save: {result.filename}  ({result.ref.kind}{size})", sys.stdout)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from picextract.discord.channels import AmbiguousChannelError, ChannelInfo
 from picextract.discord.errors import ApiError
 from picextract.errors import PicExtractError, UsageError
+from picextract.pictures.ids import decimal
 
 
 class Prompter:
@@ -81,8 +82,9 @@ class Prompter:
             print(f"  {number}. {candidate.label} (id {candidate.id})", file=sys.stderr)
 
         def pick(text: str) -> ChannelInfo:
-            if not text.isdigit() or not 1 <= int(text) <= len(candidates):
+            number = decimal(text)
+            if number is None or not 1 <= number <= len(candidates):
                 raise ValueError(f"enter a number from 1 to {len(candidates)}")
-            return candidates[int(text) - 1]
+            return candidates[number - 1]
 
         return self.ask(f"Choose a channel [1-{len(candidates)}]: ", "--channel", pick)  # type: ignore[return-value]

@@ -16,6 +16,7 @@ from picextract.discord.client import DiscordClient
 from picextract.discord.errors import AccessError, AuthError
 from picextract.discord.pace import at_risk_suffix
 from picextract.errors import UsageError
+from picextract.pictures.ids import decimal
 
 TOKEN_PROMPT = "Enter your Discord token (bot or user; typing is hidden): "
 CHANNEL_PROMPT = "Enter channel link, ID or #name (? lists your channels): "
@@ -94,12 +95,12 @@ class ChannelQuestion:
         self.prompter.say(format_reachable(self.listing, numbered=True))
         self.prompter.say("Type a channel's number, or paste its link.")
 
-    def _by_number(self, answer: str) -> list[ChannelInfo]:
+    def _by_number(self, number: int) -> list[ChannelInfo]:
         if not self.listing:
             raise ValueError("type ? to see the numbered list first, or give the channel's link, ID or #name")
-        if not 1 <= int(answer) <= len(self.listing):
+        if not 1 <= number <= len(self.listing):
             raise ValueError(f"choose a number from 1 to {len(self.listing)}")
-        row = self.listing[int(answer) - 1]
+        row = self.listing[number - 1]
         if not row.readable:
             raise AccessError(f"this token cannot read #{row.channel.name}; choose one marked readable")
         return [row.channel]
@@ -119,8 +120,9 @@ class ChannelQuestion:
 
     def _answer(self, text: str) -> list[ChannelInfo]:
         """A prompt answer: a number from the `?` list, or links, IDs and names (a name must be readable)."""
-        if text.isdigit() and len(text) <= LIST_NUMBER_DIGITS:
-            return self._by_number(text)
+        number = decimal(text) if len(text) <= LIST_NUMBER_DIGITS else None
+        if number is not None:
+            return self._by_number(number)
         specs = parse_channel_list(text)
         channels = self.resolve(specs)
         if any(spec.name for spec in specs):

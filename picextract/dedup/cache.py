@@ -58,12 +58,31 @@ class HashCache:
 
     def files_under(self, folder: Path) -> dict[bytes, FileRecord]:
         """Every cached file record whose path lies under `folder`."""
+        return self._files_from(os.fsencode(folder) + b"/")
+
+    def files_starting(self, prefix: bytes) -> dict[bytes, FileRecord]:
+        """The cached records of the paths that start with `prefix` (one range of the key: no other row is read)."""
+        return self._files_from(prefix)
+
+    def files_at(self, paths: Iterable[bytes]) -> dict[bytes, FileRecord]:
+        """The cached records of these paths."""
+        wanted = list(paths)
+        records: dict[bytes, FileRecord] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+            chunk = wanted[start : start + 500]
+            records |= self._records(f"path IN ({','.join('?' * len(chunk))})", chunk)
+        return records
+
+    def _files_from(self, prefix: bytes) -> dict[bytes, FileRecord]:
+        # The byte after the prefix's last one ends the range of paths that start with it.
+        upper = prefix[:-1] + bytes([prefix[-1] + 1]) if prefix[-1] < 255 else prefix + b"\xff"
+        return self._records("path >= ? AND path < ?", [prefix, upper])
+
+    def _records(self, where: str, parameters: list[bytes]) -> dict[bytes, FileRecord]:
         if self.connection is None:
             return {}
-        prefix = os.fsencode(folder) + b"/"
         rows = self.connection.execute(
-            "SELECT path, size, mtime_ns, width, height, mode, header_problem, digest FROM files WHERE path >= ? AND path < ?",
-            (prefix, prefix[:-1] + b"0"),  # b"0" is the byte after b"/": the range of paths that start with prefix
+            f"SELECT path, size, mtime_ns, width, height, mode, header_problem, digest FROM files WHERE {where}", parameters
         )
         records = {}
         for path, size, mtime_ns, width, height, mode, header_problem, digest in rows:

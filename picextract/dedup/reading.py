@@ -63,10 +63,10 @@ class _Reader:
         self.paths: dict[str, str | Path] = {}
         self.new_contents: dict[str, HashOutcome] = {}
 
-    def load(self, source: Path, found: list[FoundFile]) -> None:
-        cached = self.cache.files_under(Path(os.path.realpath(source)))
-        for file in found:
-            key = os.fsencode(file.path)
+    def load(self, source: Path, found: list[FoundFile], whole_folder: bool) -> None:
+        keys = [os.fsencode(file.path) for file in found]
+        cached = self.cache.files_under(Path(os.path.realpath(source))) if whole_folder else self.cache.files_at(keys)
+        for file, key in zip(found, keys):
             record = cached.get(key)
             if record is None or (record.size, record.mtime_ns) != (file.size, file.mtime_ns):
                 record = FileRecord(file.size, file.mtime_ns)
@@ -173,11 +173,13 @@ def read_pictures(
     workers: int,
     bucket_rule: tuple[float | None, bool],
     progress: Progress | None = None,
+    whole_folder: bool = True,
 ) -> Reading:
-    """Headers for all, pHashes for the candidates of `bucket_rule` (window seconds, exact); the cache is updated."""
+    """Headers for all, pHashes for the candidates of `bucket_rule` (window seconds, exact); the cache is updated.
+    `whole_folder` False: `found` is a few files of the folder, whose records are looked up one by one."""
     return_freed_pixels_to_system()
     reader = _Reader(cache, workers, progress)
-    reader.load(source, found)
+    reader.load(source, found, whole_folder)
     reader.paths.update((file.relative, file.path) for file in found)
     with _pool(workers) as pool:
         reader.headers(pool, found)

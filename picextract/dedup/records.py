@@ -6,12 +6,13 @@ import csv
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from picextract.dedup.groups import BYTE_IDENTICAL_MARK, DedupResult, ImageFile
 from picextract.dedup.scan import Problem, ScanResult, display_name
-from picextract.store.layout import INDEX_FILE_NAME
+from picextract.store.index import INDEX_COLUMNS
+from picextract.store.layout import INDEX_FILE_NAME, ChannelFolder
 
 REPORT_COLUMNS = ["file", "status", "reason", "kept_file", "difference_seconds", "group", "phash", "size"]
 INDEX_EXTRA_COLUMNS = ["copies_removed", "removed_copies"]
@@ -121,3 +122,20 @@ def write_indexes(source: Path, output: Path, scan: ScanResult, result: DedupRes
         write_atomically(target, _csv_text(columns + INDEX_EXTRA_COLUMNS, kept_rows))
         written.append(target)
     return written
+
+
+def append_index_rows(output: Path, rows: Mapping[str, Sequence[str]]) -> None:
+    """The rows of newly kept pictures at the end of the clean folder's `index.csv`, with no copy removed yet
+    (a whole dedup counts them); nothing when that file is missing or has other columns."""
+    path = ChannelFolder(output).index_file
+    if not rows or not path.is_file():
+        return
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        if next(csv.reader(handle), []) != INDEX_COLUMNS + INDEX_EXTRA_COLUMNS:
+            return
+    from io import StringIO
+
+    buffer = StringIO()
+    csv.writer(buffer).writerows([*row, 0, ""] for row in rows.values())
+    with open(path, "a", newline="", encoding="utf-8") as handle:
+        handle.write(buffer.getvalue())

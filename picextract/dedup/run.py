@@ -5,9 +5,10 @@ Used by `deduplicate_images.py` and by `main.py --dedup`; both hand in the strea
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TextIO
 
 from picextract.dedup.cache import HashCache, default_cache_path
 from picextract.dedup.groups import decide
+from picextract.dedup.incremental import dedup_new
 from picextract.dedup.place import Placed, place_all
 from picextract.dedup.quiet import captured_library_output
 from picextract.dedup.reading import Progress, Reading, read_pictures
@@ -183,3 +185,24 @@ def dedup_after_download(
         options = DedupOptions(source, output, dry_run=dry_run, cache=default_cache_path(environ))
         worst = max(worst, run_dedup(options, out=out))
     return worst
+
+
+class DedupAfterPolls:
+    """`--watch --dedup`: after a poll that saved pictures, the whole dedup the first time (it fills the hash
+    cache), then only the new pictures (picextract/dedup/incremental.py); its report stays quiet."""
+
+    def __init__(self, clean_folder: Callable[[Path], Path], environ: Mapping[str, str]) -> None:
+        self.clean_folder = clean_folder  # the output layout's rule
+        self.environ = environ
+        self.known: set[Path] = set()  # folders the hash cache knows whole
+
+    def __call__(self, folder: Path, new_names: list[str]) -> None:
+        output = self.clean_folder(folder)
+        if folder in self.known:
+            with captured_library_output(capture=True):
+                workers = DedupOptions(folder, output).workers
+                placed = dedup_new(folder, output, new_names, default_cache_path(self.environ), workers)
+            if placed is not None:
+                return
+        dedup_after_download([(folder, output)], False, self.environ, out=io.StringIO())
+        self.known.add(folder)

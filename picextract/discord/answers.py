@@ -10,7 +10,7 @@ import requests
 
 from picextract.discord.errors import AccessError, ApiError, AuthError, NotFoundError, RequestRejectedError
 from picextract.discord.rate_limits import retry_after_seconds
-from picextract.discord.transfer import RateLimited
+from picextract.discord.transfer import RateLimited, Retryable
 
 SEARCH_NOT_READY = 110000  # 202 "Index not yet available", https://docs.discord.food/resources/channel#search-threads
 
@@ -39,10 +39,6 @@ def decode_json(raw: bytes) -> Any:
         return None
 
 
-class Retryable(Exception):
-    """This try failed (no connection, a cut-short body, a 5xx) in a way another try may fix."""
-
-
 def api_outcome(response: requests.Response, body: Any, what: str) -> Any:
     """The JSON of a 200; RateLimited for 429 and 202 "not ready"; Retryable for 5xx; our error otherwise."""
     status = response.status_code
@@ -68,7 +64,7 @@ def api_outcome(response: requests.Response, body: Any, what: str) -> Any:
     if status == 404:
         raise NotFoundError(f"{what} not found: {discord_message(body)}")
     if status >= 500:
-        raise Retryable(f"Discord answered HTTP {status} for {what}: {discord_message(body)}")
+        raise Retryable(f"Discord answered HTTP {status} for {what}: {discord_message(body)}", status)
     rejected = RequestRejectedError if 400 <= status < 500 else ApiError  # a 4xx will not pass on a retry
     raise rejected(f"Discord answered HTTP {status} for {what}: {discord_message(body)}")
 

@@ -6,16 +6,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from picextract.pictures.ids import is_snowflake
+
 # https://discord.com/channels/<guild or @me>/<channel>[/<message>]; ptb./canary. and discordapp.com too
 # (the forms the client's "Copy Link" gives; gallery-dl's discord extractor accepts the same).
+# The patterns find the parts; whether a part is an id is `is_snowflake`'s to say.
 _LINK = re.compile(
     r"^(?:https?://)?(?:(?:www|ptb|canary)\.)?discord(?:app)?\.com/channels/"
-    r"(?P<guild>\d{1,20}|@me)/(?P<channel>\d{1,20})(?:/(?P<message>\d{1,20}))?/?(?:[?#].*)?$",
+    r"(?P<guild>[^/?#]+)/(?P<channel>[^/?#]+)(?:/(?P<message>[^/?#]+))?/?(?:[?#].*)?$",
     re.IGNORECASE,
 )
-_SERVER_LINK = re.compile(r"^(?:https?://)?(?:(?:www|ptb|canary)\.)?discord(?:app)?\.com/channels/(\d{1,20})/?$", re.IGNORECASE)
-_MENTION = re.compile(r"^<#(\d{1,20})>$")
-_SNOWFLAKE = re.compile(r"^\d{1,20}$")
+_SERVER_LINK = re.compile(r"^(?:https?://)?(?:(?:www|ptb|canary)\.)?discord(?:app)?\.com/channels/([^/?#]+)/?$", re.IGNORECASE)
+_MENTION = re.compile(r"^<#(.*)>$")
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,16 @@ def parse_channel_spec(text: str) -> ChannelSpec:
     value = text.strip().strip("<>") if text.strip().startswith("<http") else text.strip()
     if not value:
         raise ValueError("no channel given")
-    if _SNOWFLAKE.match(value):
+    if is_snowflake(value):
         return ChannelSpec(channel_id=value)
     mention = _MENTION.match(value)
-    if mention:
+    if mention and is_snowflake(mention.group(1)):
         return ChannelSpec(channel_id=mention.group(1))
-    link = _LINK.match(value)
-    if link:
-        guild = link.group("guild")
-        return ChannelSpec(channel_id=link.group("channel"), guild_id=None if guild == "@me" else guild)
-    if _SERVER_LINK.match(value):
+    linked = _from_link(value)
+    if linked is not None:
+        return linked
+    server = _SERVER_LINK.match(value)
+    if server and is_snowflake(server.group(1)):
         raise ValueError(f"{value!r} is a server link; open the channel and copy its link (right-click the channel → Copy Link)")
     if "://" in value or re.match(r"^(?:www\.)?discord(?:app)?\.com/", value, re.IGNORECASE):
         raise ValueError(f"{value!r} is not a Discord channel link (https://discord.com/channels/<server>/<channel>)")
@@ -49,6 +51,17 @@ def parse_channel_spec(text: str) -> ChannelSpec:
     if not name:
         raise ValueError("a channel name is needed after '#'")
     return ChannelSpec(name=name)
+
+
+def _from_link(value: str) -> ChannelSpec | None:
+    """The channel (and guild) a channel or message link names; None when `value` is no such link."""
+    link = _LINK.match(value)
+    if link is None:
+        return None
+    guild = None if link.group("guild").lower() == "@me" else link.group("guild")
+    if not all(part is None or is_snowflake(part) for part in (guild, link.group("channel"), link.group("message"))):
+        return None
+    return ChannelSpec(channel_id=link.group("channel"), guild_id=guild)
 
 
 def parse_channel_list(text: str) -> list[ChannelSpec]:

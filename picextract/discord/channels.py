@@ -11,6 +11,7 @@ from picextract.discord.channel_spec import ChannelSpec
 from picextract.discord.client import DiscordClient, PagingError
 from picextract.discord.errors import AccessError, ApiError, NotFoundError
 from picextract.errors import UsageError
+from picextract.pictures.ids import snowflake
 from picextract.pictures.refs import parse_timestamp, snowflake_to_datetime
 
 TEXT_CHANNEL_TYPES = {
@@ -46,6 +47,7 @@ class ChannelInfo:
     guild_name: str | None = None
     type: int = 0
     parent_name: str | None = None
+    last_message_id: int | None = None  # a thread's newest message as its listing said (None: unknown)
 
     @property
     def label(self) -> str:
@@ -103,9 +105,9 @@ def _channel_type(channel: dict[str, Any], default: int) -> int:
 def thread_last_active(thread: dict[str, Any]) -> datetime:
     """When a thread last had a message (its last_message_id, else its creation); the epoch when neither is usable."""
     for value in (thread.get("last_message_id"), thread.get("id")):
-        text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-        if text.isascii() and text.isdigit() and len(text) <= 20:
-            return snowflake_to_datetime(text)
+        usable_id = snowflake(value)
+        if usable_id is not None:
+            return snowflake_to_datetime(usable_id)
     return datetime.fromtimestamp(0, timezone.utc)
 
 
@@ -248,7 +250,15 @@ class ChannelResolver:
         else:
             self._listing(channel, "threads", lambda: self._searched_threads(channel, since, found))
         return [
-            ChannelInfo(tid, str(t.get("name") or tid), channel.guild_id, channel.guild_name, _channel_type(t, 11), channel.name)
+            ChannelInfo(
+                tid,
+                str(t.get("name") or tid),
+                channel.guild_id,
+                channel.guild_name,
+                _channel_type(t, 11),
+                channel.name,
+                snowflake(t.get("last_message_id")),
+            )
             for tid, t in found.items()
             if thread_last_active(t) >= since
         ]

@@ -13,7 +13,7 @@ import requests
 import urllib3
 
 from picextract.config import Settings
-from picextract.discord.answers import Retryable, api_outcome, decode_json
+from picextract.discord.answers import api_outcome, decode_json
 from picextract.discord.errors import ApiError
 from picextract.discord.pace import pace_for
 from picextract.discord.rate_limits import RateLimiter, WaitTooLong
@@ -26,11 +26,12 @@ from picextract.discord.transfer import (
     Expect,
     FetchResult,
     RateLimited,
-    Transient,
+    Retryable,
     check_cdn_status,
     read_body,
     stream_to_file,
 )
+from picextract.pictures.ids import snowflake
 from picextract.pictures.refs import DISCORD_EPOCH_MS
 
 USER_AGENT = "DiscordBot (https://github.com/discordpicextract/discordpicextract, 1.0)"
@@ -324,7 +325,7 @@ class DiscordClient:
                 if rate_limited > MAX_RATE_LIMIT_WAITS:
                     raise DownloadError("rate-limited by the CDN too many times", 429) from None
                 self.limiter.block(route, limited.seconds, is_global=False)
-            except Transient as error:
+            except Retryable as error:
                 part_path.unlink(missing_ok=True)
                 if failures >= self.settings.MAX_RETRIES or limits.expired():
                     raise DownloadError(str(error), error.status) from None
@@ -346,11 +347,11 @@ class DiscordClient:
                 return stream_to_file(response, part_path, expect, limits)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             if status is not None:
-                raise Transient(f"connection lost mid-body ({type(error).__name__})", status) from None
-            raise Transient(f"connection failed ({type(error).__name__})", None) from None
+                raise Retryable(f"connection lost mid-body ({type(error).__name__})", status) from None
+            raise Retryable(f"connection failed ({type(error).__name__})") from None
         except BodyError as problem:
             if problem.retry:
-                raise Transient(str(problem), status) from None
+                raise Retryable(str(problem), status) from None
             raise DownloadError(str(problem), status) from None
 
 
@@ -364,12 +365,11 @@ def _split_page(page: list[Any], cursor: int) -> tuple[list[tuple[int, dict[str,
     fresh: list[tuple[int, dict[str, Any]]] = []
     unusable: list[Any] = []
     for message in page:
-        raw_id = message.get("id") if isinstance(message, dict) else None
-        text = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else ""
-        if not (text.isascii() and text.isdigit() and len(text) <= 20):  # "¹" is a digit to isdigit(), not to int()
+        message_id = snowflake(message.get("id")) if isinstance(message, dict) else None
+        if message_id is None:
             unusable.append(message)
-        elif int(text) > cursor:
-            fresh.append((int(text), message))
+        elif message_id > cursor:
+            fresh.append((message_id, message))
     return sorted(fresh, key=lambda pair: pair[0]), unusable
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from picextract.pictures.ids import decimal
+
 ANNOUNCE_WAIT_SECONDS = 5.0  # a wait this long is announced with its length
 DEFAULT_WAIT_SECONDS = 1.0  # when the server's value is missing or unusable
 
@@ -129,9 +131,10 @@ class RateLimiter:
                 self._route_bucket[route] = f"{bucket_hash}:{major}"
             bucket = self._buckets.setdefault(self._bucket_key(route), _Bucket())
             seconds = parse_wait(reset_after)
-            if remaining is not None and remaining.strip().isdigit() and seconds is not None:
+            count = decimal(remaining.strip()) if remaining is not None else None
+            if count is not None and seconds is not None:
                 now = self._clock()
-                left = max(int(remaining) - max(self._in_flight.get(route, 0) - 1, 0), 0)
+                left = max(count - max(self._in_flight.get(route, 0) - 1, 0), 0)
                 if bucket.remaining is not None and now < bucket.reset_at:
                     bucket.remaining = min(bucket.remaining, left)
                 else:

@@ -18,6 +18,7 @@ import urllib3
 
 from picextract.discord.rate_limits import retry_after_seconds
 from picextract.errors import StorageError
+from picextract.pictures.ids import decimal
 from picextract.pictures.media import extension_from_magic
 
 CHUNK_BYTES = 64 * 1024
@@ -156,7 +157,7 @@ def iter_body(response: requests.Response, limits: BodyLimits) -> Iterator[bytes
     """The decoded body in pieces; BodyError past the byte cap or deadline, when shorter than
     Content-Length, or when its encoding is damaged."""
     decoder = _Decoder(response.headers.get("Content-Encoding", ""))
-    declared = response.headers.get("Content-Length", "")
+    declared = decimal(response.headers.get("Content-Length", ""))  # None: no length we can read
     received = decoded = 0
     while True:
         limits.check(decoded, received)
@@ -168,17 +169,17 @@ def iter_body(response: requests.Response, limits: BodyLimits) -> Iterator[bytes
             decoded += len(piece)
             limits.check(decoded, received)  # per piece too: one read of a bomb inflates to many pieces
             yield piece
-    if declared.isdigit() and received < int(declared):
+    if declared is not None and received < declared:
         raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True)
     decoder.finish()
 
 
-def _read_some(response: requests.Response, declared: str, received: int) -> bytes:
+def _read_some(response: requests.Response, declared: int | None, received: int) -> bytes:
     """What has arrived of the raw body (b"" at its end), so the deadline and Ctrl-C are checked while a server drips."""
     try:
         return response.raw.read1(CHUNK_BYTES, decode_content=False)
     except urllib3.exceptions.ProtocolError:
-        if not declared.isdigit():
+        if declared is None:
             raise
         raise BodyError(f"truncated body ({received} of {declared} bytes)", retry=True) from None
 
@@ -238,7 +239,7 @@ def check_cdn_status(response: requests.Response, url: str, limits: BodyLimits) 
     if status == 429:
         raise RateLimited(retry_after_seconds(response.headers, None))  # the body is not read: it could be endless
     if status >= 500 or status == 408:
-        raise Transient(f"HTTP {status} from {host}", status)
+        raise Retryable(f"HTTP {status} from {host}", status)
     if status != 200:
         expired = b"no longer available" in read_head(response, limits, 200)
         raise DownloadError(f"HTTP {status} from {host}", status, expired=expired)
@@ -257,13 +258,13 @@ def stream_to_file(response: requests.Response, part_path: Path, expect: Expect,
                     kind = response.headers.get("Content-Type", "unknown type")
                     if expect.external:
                         raise DownloadError(f"not a picture ({kind}) from {host}", 200, not_picture=True)
-                    raise Transient(f"not a picture ({kind}) from {host}", 200)
+                    raise Retryable(f"not a picture ({kind}) from {host}", 200)
             _write(part_file, part_path, piece)
             written += len(piece)
     if extension is None:
-        raise Transient("empty body", 200)
+        raise Retryable("empty body", 200)
     if expect.size is not None and written != expect.size:
-        raise Transient(f"size {written} bytes, Discord announced {expect.size}", 200)
+        raise Retryable(f"size {written} bytes, Discord announced {expect.size}", 200)
     return FetchResult(size_bytes=written, extension=extension)
 
 
@@ -297,8 +298,10 @@ def _write(part_file: BinaryIO, part_path: Path, piece: bytes) -> None:
         raise StorageError(f"cannot write {part_path.absolute()}: {problem.strerror or problem}") from None
 
 
-class Transient(Exception):
-    def __init__(self, message: str, status: int | None) -> None:
+class Retryable(Exception):
+    """This try failed (no connection, a cut-short body, a 5xx) in a way another try may fix; `status`: the HTTP one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
 

@@ -66,7 +66,10 @@ class DiscordDownloader:
         self, channel: ChannelInfo, since: datetime, until: datetime | None = None, threads_since: datetime | None = None
     ) -> Summary:
         """Save the pictures of [since, until) in the channel and its threads (active since `threads_since`); callable again."""
-        run = DownloadRun(self.client, self.output_dir, self.options, self.reporter)
+        try:
+            run = DownloadRun(self.client, self.output_dir, self.options, self.reporter)
+        except KeyboardInterrupt:  # a signal while the run opens the folder's files: nothing was started
+            return Summary(interrupted=True)
         try:
             self._walk(run, channel, since, until, max(since, threads_since or since))
         except KeyboardInterrupt:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from picextract.discord.channels import ChannelInfo
 from picextract.download.options import RunOptions
-from picextract.download.results import SaveResult
+from picextract.download.results import SaveResult, SaveStatus
 from picextract.download.saving import Fetched, PictureSaver
 from picextract.pictures.filenames import fit_name, max_name_chars, name_candidates, path_chars
 from picextract.pictures.media import has_media_extension
@@ -55,7 +55,7 @@ class FileNames:
             return None
         if not self.options.dry_run:
             self.record(ref, name, size)
-        return SaveResult(ref, name, "skipped", size)
+        return SaveResult(ref, name, SaveStatus.SKIPPED, size)
 
     def _candidates(self, ref: PictureRef, base: str) -> tuple[str, ...]:
         return name_candidates(base, ref, self.name_chars)
@@ -70,12 +70,12 @@ class FileNames:
         and the final name is chosen (and reserved) when they are there (`place`).
         """
         if self.state.given_up(ref.identity):
-            return SaveResult(ref, "", "given_up")
+            return SaveResult(ref, "", SaveStatus.GIVEN_UP)
         recorded = self.state.lookup(ref.identity)
         if recorded is not None:
             path = self.output_dir / recorded.filename
             if path.is_file() and path.stat().st_size == recorded.size_bytes:
-                return SaveResult(ref, recorded.filename, "skipped", recorded.size_bytes)
+                return SaveResult(ref, recorded.filename, SaveStatus.SKIPPED, recorded.size_bytes)
             self.reserved[recorded.filename.casefold()] = ref.identity
             return recorded.filename
         base = fit_name(self.name_of(ref), self.name_chars)
@@ -94,7 +94,7 @@ class FileNames:
                 continue
             self.reserved[name.casefold()] = ref.identity
             return name
-        return SaveResult(ref, base, "failed", error="no free file name")
+        return SaveResult(ref, base, SaveStatus.FAILED, error="no free file name")
 
     def place(self, fetched: Fetched) -> SaveResult:
         """Move a fetched picture under its final name, extension included, never over another picture."""
@@ -106,10 +106,10 @@ class FileNames:
                 continue
             if owner is None and self.saver.same_bytes(fetched, name):
                 self.saver.discard(fetched)  # a killed run saved it but did not record it
-                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
+                return SaveResult(ref, name, SaveStatus.DOWNLOADED, fetched.result.size_bytes, refreshed=fetched.refreshed)
             self.reserved[name.casefold()] = ref.identity
             if self.saver.place(fetched, name, replace_own=owner == ref.identity and self.state.lookup(ref.identity) is not None):
-                return SaveResult(ref, name, "downloaded", fetched.result.size_bytes, refreshed=fetched.refreshed)
+                return SaveResult(ref, name, SaveStatus.DOWNLOADED, fetched.result.size_bytes, refreshed=fetched.refreshed)
             del self.reserved[name.casefold()]
         self.saver.discard(fetched)
-        return SaveResult(ref, base, "failed", error=f"no free file name: {base} and its variants belong to other files")
+        return SaveResult(ref, base, SaveStatus.FAILED, error=f"no free file name: {base} and its variants belong to other files")

@@ -22,6 +22,7 @@ class RunOptions:
     dry_run: bool = False
     message_filter: MessageFilter = MessageFilter()
     name_template: NameTemplate = DEFAULT_NAME_TEMPLATE
+    gallery: bool = True  # keep the folder's index.html up to date as pictures are saved (not in a dry run)
 
     def __post_init__(self) -> None:
         if self.workers < 1:

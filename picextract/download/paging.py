@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from picextract.discord.client import PAGE_LIMIT, DiscordClient
+from picextract.pictures.ids import snowflake
 from picextract.pictures.refs import datetime_to_snowflake
 
 _END = object()
@@ -48,12 +49,8 @@ def prefetched(items: Iterator[Any], depth: int, stop: threading.Event) -> Itera
 
 def _part_ids(first_page: list[Any]) -> list[int]:
     """The usable ids of the messages of the first page."""
-    ids = []
-    for message in first_page:
-        raw_id = message.get("id") if isinstance(message, dict) else None
-        if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and str(raw_id).isdigit():
-            ids.append(int(raw_id))
-    return ids
+    ids = (snowflake(message.get("id")) if isinstance(message, dict) else None for message in first_page)
+    return [message_id for message_id in ids if message_id is not None]
 
 
 def part_bounds(after: int, cursor: int, before: int | None, upper: int, parts: int) -> list[tuple[int, int | None]]:

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from enum import Enum
+from typing import Protocol, assert_never
 
 from picextract.pictures.filters import Author
 from picextract.pictures.refs import PictureRef, UnreadablePart
+
+
+class SaveStatus(Enum):
+    """What became of one picture; never text, so a misspelt status is a type error, not a failure."""
+
+    DOWNLOADED = "downloaded"
+    SKIPPED = "skipped"  # already on disk
+    FAILED = "failed"  # tried again next run
+    PLANNED = "planned"  # a dry run's: would be downloaded
+    NOT_PICTURE = "not_picture"  # a web page or another non-picture: recorded, not fetched again
+    GIVEN_UP = "given_up"  # given up on an earlier run: not tried again
 
 
 @dataclass(frozen=True)
@@ -15,7 +27,7 @@ class SaveResult:
 
     ref: PictureRef
     filename: str
-    status: str  # downloaded, skipped, failed, planned (dry run), not_picture, given_up
+    status: SaveStatus
     size_bytes: int = 0
     error: str | None = None
     refreshed: bool = False
@@ -39,6 +51,7 @@ class Summary:
     api_requests: int = 0
     elapsed_seconds: float = 0.0
     not_pictures: int = 0  # links that answered a web page or another non-picture: recorded, not fetched again
+    given_up: int = 0  # pictures given up on an earlier run, not tried again
     malformed: int = 0  # messages skipped because they have no usable id
     unreadable: list[UnreadablePart] = field(default_factory=list)  # parts of messages that could not be read
     interrupted: bool = False
@@ -57,20 +70,23 @@ class Summary:
     def add(self, result: SaveResult) -> None:
         """Count one finished picture."""
         self.refreshed += result.refreshed
-        if result.status == "downloaded":
-            self.downloaded += 1
-            self.bytes_downloaded += result.size_bytes
-        elif result.status == "skipped":
-            self.skipped += 1
-        elif result.status == "planned":
-            self.planned += 1
-        elif result.status == "not_picture":
-            self.not_pictures += 1
-        elif result.status == "given_up":
-            pass
-        else:
-            self.failed += 1
-            self.failures.append(result)
+        match result.status:
+            case SaveStatus.DOWNLOADED:
+                self.downloaded += 1
+                self.bytes_downloaded += result.size_bytes
+            case SaveStatus.SKIPPED:
+                self.skipped += 1
+            case SaveStatus.PLANNED:
+                self.planned += 1
+            case SaveStatus.NOT_PICTURE:
+                self.not_pictures += 1
+            case SaveStatus.GIVEN_UP:
+                self.given_up += 1
+            case SaveStatus.FAILED:
+                self.failed += 1
+                self.failures.append(result)
+            case unknown:  # mypy checks every status has its case; a plain string lands here
+                assert_never(unknown)
 
 
 class Reporter(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from datetime import datetime
@@ -22,7 +23,8 @@ from picextract.download.intent import IntentCheck
 from picextract.download.naming import FileNames
 from picextract.download.options import RunOptions
 from picextract.download.paging import channel_messages, prefetched
-from picextract.download.results import Reporter, SaveResult, Summary
+from picextract.download.recording import Recorder
+from picextract.download.results import Reporter, SaveResult, SaveStatus, Summary
 from picextract.download.saving import Fetched, PictureSaver, is_external
 from picextract.download.workers import DaemonPool
 from picextract.errors import StorageError
@@ -37,11 +39,11 @@ from picextract.pictures.refs import (
     message_id_of,
     read_message,
 )
-from picextract.store.index import IndexWriter, NoIndex, index_row, picture_dimensions
 from picextract.store.lock import FolderLock
 from picextract.store.state import DEAD_AFTER_RUNS, StateStore
 
 log = logging.getLogger("picextract")
+PARTS_CLEAN = "parts_clean"  # meta: the last run ended with no `.part` file of its own left (else they are looked for)
 INTERRUPT_GRACE_SECONDS = 1.0  # Ctrl-C: how long pictures in flight may take to finish before they are dropped
 PREFETCH_MESSAGES = 200  # two pages: the next request is under way while this page is planned
 
@@ -67,10 +69,10 @@ class DownloadRun:
         self.started = time.monotonic()
         self.api_calls_at_start = client.api_calls
         self.intent = IntentCheck(client.is_bot)
-        self.channel_names: dict[str, str] = {}
         self.sources: dict[str, ChannelInfo] = {}
         self.handled: set[str] = set()  # identities seen this run: a retried failure is not paged twice
         self.pending: set[Future[Fetched | SaveResult]] = set()
+        self.abandoned = False  # downloads left running (an interrupt): their `.part` files may appear later
         self.lock = FolderLock(output_dir)
         if not options.dry_run:
             try:
@@ -80,12 +82,12 @@ class DownloadRun:
             # Taken before anything is touched: a second run must not remove the first one's `.part` files.
             self.lock.acquire()
         try:
-            if not options.dry_run:
-                self.saver.remove_stale_parts()
             self.state = StateStore(output_dir, read_only=options.dry_run)
-            self.index: IndexWriter | NoIndex = (
-                NoIndex() if options.dry_run else IndexWriter(output_dir, self.state.rebuild_index(output_dir))
-            )
+            if not options.dry_run and self.state.meta(PARTS_CLEAN) is not True:
+                self.saver.remove_stale_parts()  # a killed run's (listing a big folder: only after a kill)
+            if not options.dry_run:
+                self.state.set_meta(PARTS_CLEAN, False)
+            self.recorder = Recorder(output_dir, options, self.state)
             self.gate = FilterGate(options.message_filter, self.state.authors())
             self.names = FileNames(output_dir, options, self.state, self.saver, self.sources, self.record)
         except BaseException:
@@ -129,40 +131,27 @@ class DownloadRun:
 
     # --- results ----------------------------------------------------------------------------
 
-    def guild_id(self, channel_id: str) -> str:
-        """The guild of a channel or thread of this run; "" for a DM (index.csv's guild_id)."""
-        source = self.sources.get(channel_id)
-        return (source.guild_id or "") if source is not None else ""
-
-    def _dimensions(self, ref: PictureRef, filename: str) -> tuple[object, object]:
-        """Width and height as Discord sent them, else read from the saved file ("" when unknown)."""
-        if ref.width and ref.height:
-            return ref.width, ref.height
-        return picture_dimensions(self.output_dir / filename) or ("", "")
-
     def record(self, ref: PictureRef, filename: str, size_bytes: int) -> None:
-        """A picture is on disk: into the state file first (it rebuilds the index), then index.csv."""
-        channel = self.channel_names.get(ref.channel_id, ref.channel_id)
-        row = index_row(ref, filename, channel, self.guild_id(ref.channel_id), self._dimensions(ref, filename))
-        self.state.record(ref.identity, filename, size_bytes, ref.message_id, ref.channel_id, row)
-        self.index.append(row)
+        """A picture is on disk: into the state file and index.csv, and on its way into the gallery."""
+        self.recorder.record(ref, filename, size_bytes, self.sources.get(ref.channel_id))
 
     def finish(self, outcome: Fetched | SaveResult) -> None:
         """Record a finished picture in the state file, the index, the summary and the progress."""
         result = self.names.place(outcome) if isinstance(outcome, Fetched) else outcome
         ref = result.ref
-        if result.status == "downloaded":
+        if result.status is SaveStatus.DOWNLOADED:
             self.record(ref, result.filename, result.size_bytes)
         if self.options.dry_run:
             pass
-        elif result.status in ("downloaded", "skipped"):
+        elif result.status in (SaveStatus.DOWNLOADED, SaveStatus.SKIPPED):
             self.state.clear_failure(ref.identity)
-        elif result.status == "not_picture":
+        elif result.status is SaveStatus.NOT_PICTURE:
             self.state.give_up(ref.identity, "not_picture", result.error or "")
-        elif result.status == "failed":
+        elif result.status is SaveStatus.FAILED:
             result = self._failed(result)
         self.summary.add(result)
         self.reporter.picture_done(result)
+        self.recorder.collect()
 
     def _failed(self, result: SaveResult) -> SaveResult:
         """Count a failure; a link dead (404/410) on DEAD_AFTER_RUNS runs is given up, and said so once."""
@@ -180,6 +169,7 @@ class DownloadRun:
         while len(self.pending) > keep:
             left = None if give_up_at is None else give_up_at - time.monotonic()
             if left is not None and left <= 0:
+                self.abandoned = True
                 self.pending.clear()
                 return
             done, _ = wait(self.pending, timeout=left, return_when=FIRST_COMPLETED)
@@ -200,7 +190,7 @@ class DownloadRun:
         if isinstance(planned, SaveResult):
             self.finish(planned)
         elif self.options.dry_run:
-            self.finish(SaveResult(ref, planned, "planned", ref.expected_size or 0))
+            self.finish(SaveResult(ref, planned, SaveStatus.PLANNED, ref.expected_size or 0))
         else:
             self.pending.add(self.workers.submit(partial(self.saver.save, ref, planned)))
             # The queue between paging and saving is bounded, so memory does not grow with the channel.
@@ -255,11 +245,17 @@ class DownloadRun:
             for ref in self.admit(message, retried, source.id) if message and reading else []:
                 self.handle(ref)
 
+    def _messages(self, source: ChannelInfo, start: int, before: int | None) -> Iterator[dict[str, Any]]:
+        """The source's messages after `start`; none asked for when its listing says nothing newer was posted
+        (a quiet thread costs a watch poll no request)."""
+        if source.last_message_id is not None and source.last_message_id <= start:
+            return iter(())
+        return prefetched(channel_messages(self.client, source.id, start, before, self.cancel), PREFETCH_MESSAGES, self.cancel)
+
     def process_source(self, source: ChannelInfo, since: datetime, until: datetime | None) -> None:
         """Retry last run's failures, then page the source from where the last run stopped."""
         after = datetime_to_snowflake(since) - 1
         before = datetime_to_snowflake(until) if until is not None else None
-        self.channel_names[source.id] = source.label
         self.sources[source.id] = source
         unfiltered_key = f"{source.id}|{','.join(sorted(self.options.kinds))}"
         filter_key = self.options.message_filter.key
@@ -270,9 +266,7 @@ class DownloadRun:
         self._retry_failures(source, after, before)
         last_id = start
         malformed_before, unreadable_before = self.summary.malformed, len(self.summary.unreadable)
-        for message in prefetched(
-            channel_messages(self.client, source.id, start, before, self.cancel), PREFETCH_MESSAGES, self.cancel
-        ):
+        for message in self._messages(source, start, before):
             self.summary.messages_scanned += 1
             self.reporter.message_scanned()
             reading = self.pictures_of(message)
@@ -299,6 +293,7 @@ class DownloadRun:
         """Ctrl-C or SIGTERM: stop paging and downloads; pictures finished within a moment are
         recorded, the rest are abandoned and their `.part` files removed."""
         self.summary.interrupted = True
+        self.recorder.stop()
         self.stop(grace_seconds=INTERRUPT_GRACE_SECONDS)
 
     def stop(self, grace_seconds: float) -> None:
@@ -310,6 +305,7 @@ class DownloadRun:
         try:
             self.drain(keep=0, timeout=grace_seconds)
         except StorageError:
+            self.abandoned = True
             self.pending.clear()  # the disk refuses: what is saved stays, the error already on its way
 
     def settle(self) -> None:
@@ -328,10 +324,14 @@ class DownloadRun:
         self.workers.shutdown(wait=False)
         try:
             if not self.options.dry_run:
-                self.saver.remove_stale_parts()
-            self.index.close()
-            if self.index.appended:  # the start already wrote the index in posting order; only new rows need sorting in
-                self.state.rebuild_index(self.output_dir)
+                self.saver.remove_own_parts()
+            try:
+                self.recorder.close(self.summary.interrupted)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the last thumbnails are made: the next run repairs
+                self.summary.interrupted = True
+                self.recorder.stop()
+            if not self.options.dry_run and not self.abandoned:
+                self.state.set_meta(PARTS_CLEAN, True)
             self.state.close()
         finally:
             self.lock.release()

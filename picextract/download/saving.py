@@ -9,7 +9,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from picextract.discord.client import DiscordClient, DownloadError, FetchResult
 from picextract.discord.errors import DiscordError
 from picextract.discord.transfer import BodyLimits
-from picextract.download.results import SaveResult
+from picextract.download.results import SaveResult, SaveStatus
 from picextract.errors import StorageError
 from picextract.pictures.refs import PictureRef
 from picextract.pictures.urls import is_discord_host, signed_url_expired
@@ -60,11 +60,19 @@ class PictureSaver:
         self.output_dir = output_dir
         self.cancel = cancel
         self.extract = extract
+        self.parts: set[Path] = set()  # every `.part` file of this run (set.add is atomic: workers add to it)
 
     def remove_stale_parts(self) -> None:
         """Delete `.part` files a killed earlier run left behind."""
+        self._remove(self.output_dir.glob("*.part"))
+
+    def remove_own_parts(self) -> None:
+        """Delete the `.part` files of this run still there (a failed or abandoned download's)."""
+        self._remove(list(self.parts))
+
+    def _remove(self, parts: Iterable[Path]) -> None:
         try:
-            for part in self.output_dir.glob("*.part"):
+            for part in parts:
                 part.unlink(missing_ok=True)
         except OSError as problem:
             raise StorageError(f"cannot clean up {self.output_dir.absolute()}: {problem.strerror or problem}") from None
@@ -121,10 +129,11 @@ class PictureSaver:
     def save(self, ref: PictureRef, planned: str) -> Fetched | SaveResult:
         """Worker side: fetch one picture into its `.part` file; a SaveResult when it failed."""
         part = part_path(self.output_dir, planned, ref.identity)
+        self.parts.add(part)
         try:
             fetched, refreshed = self.fetch(ref, part)
         except DownloadError as failure:
-            status = "not_picture" if failure.not_picture else "failed"
+            status = SaveStatus.NOT_PICTURE if failure.not_picture else SaveStatus.FAILED
             return SaveResult(ref, planned, status, error=str(failure), http_status=failure.status)
         return Fetched(ref, planned, part, fetched, refreshed)
 

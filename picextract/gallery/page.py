@@ -1,36 +1,49 @@
-"""Write `index.html` in an output folder: the page, its script and style, the data file and thumbnails."""
+"""Write `index.html` in an output folder whole: the page, its script and style, the data files and thumbnails."""
 
 from __future__ import annotations
 
 import html
-import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from picextract.gallery.records import GalleryItem, gallery_items, gallery_title, parse_index
+from picextract.gallery.shards import GalleryMarker, month_of, new_build, row_line
 from picextract.gallery.thumbnails import Thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
-from picextract.store.layout import ChannelFolder, thumbnail_link
+from picextract.store.layout import ChannelFolder
 from picextract.store.state import recorded_message_ids
 
-DATA_FILE_NAME = "data.js"
 STATIC_FILES = ("gallery.js", "gallery.css")
-ITEM_FIELDS = ["file", "thumb", "thumb_width", "thumb_height", "time_ms", "author", "text", "channel", "kind", "link", "video"]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary name beside `path`, then move it into place."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write to a temporary name beside `path`, then move it into place."""
     part = path.with_name(path.name + ".part")
     try:
-        part.write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            part.write_bytes(text)
+        else:
+            part.write_text(text, encoding="utf-8")
         os.replace(part, path)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write `text` unless the file holds it already (a rerun leaves an unchanged file untouched); True when written."""
+    wanted = text.encode("utf-8")
+    try:
+        if path.read_bytes() == wanted:
+            return False
+    except OSError:
+        pass
+    write_atomic(path, wanted)
+    return True
 
 
 def static_text(name: str) -> str:
@@ -38,40 +51,20 @@ def static_text(name: str) -> str:
     return resources.files("picextract.gallery").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def script_literal(value: object) -> str:
-    """JSON that is safe inside a script file or element: `<`, `>`, `&` and line separators escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(raw, escaped)
-    return text
-
-
-def item_row(item: GalleryItem, thumbnail: Thumbnail | None) -> list[Any]:
-    """One picture as a row of ITEM_FIELDS (rows keep the data file about half the size of objects)."""
-    return [
-        item.file,
-        thumbnail_link(thumbnail.name) if thumbnail else "",
-        thumbnail.width if thumbnail else 0,
-        thumbnail.height if thumbnail else 0,
-        int(item.posted_at.timestamp() * 1000),
-        item.author,
-        item.text,
-        item.channel,
-        item.kind,
-        item.link,
-        1 if item.is_video else 0,
-    ]
-
-
-def data_script(title: str, items: list[GalleryItem], thumbnails: Mapping[str, Thumbnail | None]) -> str:
-    """The data file: one global the page script reads."""
-    payload = {"title": title, "fields": ITEM_FIELDS, "items": [item_row(item, thumbnails.get(item.file)) for item in items]}
-    return f"window.GALLERY_DATA = {script_literal(payload)};\n"
-
-
 def page_html(title: str) -> str:
     """index.html: the static page with the title filled in (escaped)."""
     return static_text("gallery.html").replace("{{TITLE}}", html.escape(title, quote=True))
+
+
+def write_static(folder: Path, title: str) -> Path:
+    """The script and style, then index.html (last, so it never points at missing files), each only when it changed."""
+    assets = ChannelFolder(folder).gallery_assets
+    assets.mkdir(exist_ok=True)
+    for name in STATIC_FILES:
+        write_if_changed(assets / name, static_text(name))
+    target = ChannelFolder(folder).gallery_page
+    write_if_changed(target, page_html(title))
+    return target
 
 
 def folder_files(folder: Path) -> dict[str, datetime]:
@@ -94,20 +87,38 @@ def read_index(folder: Path) -> list[dict[str, str]]:
         return parse_index(handle)
 
 
-def write_page(folder: Path, title: str, items: list[GalleryItem], thumbnails: Mapping[str, Thumbnail | None]) -> Path:
-    """Write the data file, the script and style, then index.html (last, so it never points at missing files)."""
-    assets = ChannelFolder(folder).gallery_assets
-    assets.mkdir(exist_ok=True)
-    write_atomic(assets / DATA_FILE_NAME, data_script(title, items, thumbnails))
-    for name in STATIC_FILES:
-        write_atomic(assets / name, static_text(name))
-    target = ChannelFolder(folder).gallery_page
-    write_atomic(target, page_html(title))
-    return target
+@dataclass(frozen=True)
+class GalleryBuild:
+    """A gallery written whole: its page, and the marker a later run checks it against."""
+
+    page: Path
+    marker: GalleryMarker
 
 
-def build_gallery(folder: Path, workers: int = 2) -> Path:
-    """Write (or rewrite) the folder's gallery from index.csv and the files; returns index.html's path."""
+def write_page(folder: Path, title: str, items: list[GalleryItem], thumbnails: Mapping[str, Thumbnail | None]) -> GalleryBuild:
+    """Write every month file (unchanged ones are left alone), the manifest, the script and style, then index.html."""
+    months_dir = ChannelFolder(folder).gallery_months
+    months_dir.mkdir(parents=True, exist_ok=True)
+    lines: dict[str, list[bytes]] = {}
+    for item in reversed(items):  # oldest first, as rows are appended later
+        lines.setdefault(month_of(item), []).append(row_line(item, thumbnails.get(item.file)))
+    sizes = {}
+    for month, month_lines in lines.items():
+        text = b"".join(month_lines)
+        path = ChannelFolder(folder).gallery_month(month)
+        if not path.is_file() or path.read_bytes() != text:
+            write_atomic(path, text)
+        sizes[month] = len(text)
+    for stale in months_dir.iterdir():
+        if stale.suffix == ".js" and stale.stem not in lines:
+            stale.unlink(missing_ok=True)
+    manifest = new_build(title, tuple(lines))
+    write_atomic(ChannelFolder(folder).gallery_manifest, manifest.script())
+    return GalleryBuild(write_static(folder, title), GalleryMarker(manifest.build, sizes))
+
+
+def build_gallery(folder: Path, workers: int = 2) -> GalleryBuild:
+    """Write (or rewrite) the folder's gallery from index.csv and the files."""
     items = gallery_items(read_index(folder), folder_files(folder), recorded_message_ids(folder))
     pictures = [folder / item.file for item in items if not item.is_video]
     thumbnails = make_thumbnails(pictures, ChannelFolder(folder).thumbnails, workers)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from picextract.dedup.groups import parse_name_time
+from picextract.pictures.ids import decimal, is_snowflake
 from picextract.pictures.media import VIDEO_EXTENSIONS, extension_of, has_media_extension
 from picextract.pictures.refs import snowflake_to_datetime
 from picextract.store.index import INDEX_COLUMNS
@@ -39,7 +40,7 @@ class GalleryItem:
 
 def message_link(guild_id: str | None, channel_id: str, message_id: str) -> str:
     """The Discord web link of a message; guild None means unknown (no link), "" a DM (@me)."""
-    if guild_id is None or not channel_id.isdigit() or not message_id.isdigit():
+    if guild_id is None or not is_snowflake(channel_id) or not is_snowflake(message_id):
         return ""
     return f"{DISCORD_WEB}/{guild_id or '@me'}/{channel_id}/{message_id}"
 
@@ -75,7 +76,7 @@ def _parse_time(text: str) -> datetime | None:
 
 
 def _dimension(text: str) -> int | None:
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    return decimal(text) or None
 
 
 def item_from_row(row: Mapping[str, str], fallback_time: datetime) -> GalleryItem:

@@ -11,11 +11,14 @@ from pathlib import Path
 
 THUMBNAIL_PIXELS = 320  # longest side
 THUMBNAIL_SUFFIX = ".webp"  # keeps transparency, small, shown by every current browser
+AS_IT_IS_FORMATS = frozenset({"PNG", "JPEG"})  # shown by every browser, and never animated (APNG is checked)
+AS_IT_IS_MAX_BYTES = 512_000  # a picture within the thumbnail's size and this light is its own thumbnail
+EXIF_ORIENTATION = 0x0112
 
 
 @dataclass(frozen=True)
 class Thumbnail:
-    """A thumbnail file (name inside the thumbnail folder) and its size in pixels."""
+    """A thumbnail file (name inside the thumbnail folder; "" when the picture is shown as it is) and its size."""
 
     name: str
     width: int
@@ -37,15 +40,36 @@ def _read_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
+def as_it_is(picture: Path, size_bytes: int) -> Thumbnail | None:
+    """A small, light PNG or JPEG (upright, not animated) is shown as it is: encoding it again gains nothing."""
+    from picextract.pictures.imaging import Image
+
+    if size_bytes > AS_IT_IS_MAX_BYTES:
+        return None
+    try:
+        with Image.open(picture) as image:  # the header only
+            if image.format not in AS_IT_IS_FORMATS or max(image.size) > THUMBNAIL_PIXELS or getattr(image, "is_animated", False):
+                return None
+            if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+                return None
+            return Thumbnail("", *image.size)
+    except Exception:  # Pillow raises many kinds for files it cannot read: made (or refused) the usual way
+        return None
+
+
 def make_thumbnail(picture: Path, folder: Path) -> Thumbnail | None:
-    """The picture's thumbnail in `folder`, made unless one with the picture's mtime is there;
-    None when Pillow cannot read the picture."""
+    """The picture's thumbnail in `folder`, made unless one with the picture's mtime is there (or the picture
+    is its own thumbnail, `as_it_is`); None when Pillow cannot read the picture."""
     from PIL import ImageOps
 
     from picextract.pictures.imaging import Image
 
     target = folder / thumbnail_name(picture.name)
-    picture_mtime_ns = picture.stat().st_mtime_ns
+    stat = picture.stat()
+    own = as_it_is(picture, stat.st_size)
+    if own is not None:
+        return own
+    picture_mtime_ns = stat.st_mtime_ns
     if target.is_file() and target.stat().st_mtime_ns == picture_mtime_ns:
         size = _read_size(target)
         if size is not None:
@@ -76,7 +100,7 @@ def make_thumbnails(pictures: Iterable[Path], folder: Path, workers: int = 2) ->
     threads = max(1, min(workers, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=threads) as pool:
         made = dict(zip((path.name for path in paths), pool.map(lambda path: make_thumbnail(path, folder), paths)))
-    wanted = {thumbnail_name(path.name) for path in paths}
+    wanted = {thumbnail.name for thumbnail in made.values() if thumbnail is not None}
     for entry in folder.iterdir():
         if entry.name not in wanted:
             entry.unlink(missing_ok=True)

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from picextract.pictures.ids import is_snowflake
 from picextract.pictures.media import VIDEO_EXTENSIONS, extension_of, has_picture_extension, is_picture_content_type
 from picextract.pictures.urls import is_emoji_url, links_in_text, name_from_url, normalize_url, picture_name_from_url
 
 SECTION, THUMBNAIL, MEDIA_GALLERY, FILE, CONTAINER = 9, 11, 12, 13, 17  # https://discord.com/developers/docs/components/reference
 MAX_COMPONENT_DEPTH = 5  # components-v2 nest containers and sections at most this deep in practice
-MAX_SNOWFLAKE = (1 << 63) - 1
 STICKER_FORMATS = {1: ("cdn", ".png"), 2: ("cdn", ".png"), 4: ("media", ".gif")}  # 3 = Lottie JSON: no picture
 # What reading one part may raise on hostile JSON: caught per part, so only that part is lost.
 PART_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError, RecursionError)
@@ -45,13 +45,6 @@ def mapping(value: Any) -> Mapping[str, Any]:
 def text(value: Any) -> str:
     """A string field; '' for anything else."""
     return value if isinstance(value, str) else ""
-
-
-def is_snowflake(value: Any) -> bool:
-    """A Discord id: ASCII digits (as text or a number) in the 63-bit range, not 0."""
-    digits = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    # isascii: "¹" and "١٢٣" are digits to str.isdigit() too; int() refuses the first and reads the second.
-    return digits.isascii() and digits.isdigit() and 0 < int(digits) <= MAX_SNOWFLAKE
 
 
 def _items(value: Any) -> list[Any]:

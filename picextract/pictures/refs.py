@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from picextract.pictures.parts import PartReader, RawRef, is_snowflake, mapping, text
+from picextract.pictures.ids import snowflake
+from picextract.pictures.parts import PartReader, RawRef, mapping, text
 
 DISCORD_EPOCH_MS = 1420070400000  # 2015-01-01T00:00:00Z, https://discord.com/developers/docs/reference#snowflakes
 # IS_COMPONENTS_V2: https://discord.com/developers/docs/resources/message#message-object-message-flags
@@ -130,9 +131,10 @@ def author_name(message: Mapping[str, Any]) -> str:
 def message_id_of(message: Any) -> int:
     """A message's snowflake; MalformedMessage when it has none that can be used."""
     raw_id = message.get("id") if isinstance(message, Mapping) else None
-    if not is_snowflake(raw_id):
+    message_id = snowflake(raw_id)
+    if message_id is None:
         raise MalformedMessage(f"message without a usable id ({str(raw_id)[:40]!r})")
-    return int(raw_id)  # type: ignore[arg-type]
+    return message_id
 
 
 def _wanted(kind: str, kinds: frozenset[str]) -> bool:

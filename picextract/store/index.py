@@ -1,4 +1,4 @@
-"""`index.csv`: one row per saved picture, appended during a run and rebuilt from the state file at its start."""
+"""`index.csv`: its columns, reading it, and writing it whole (picextract/store/index_sync.py keeps it in step)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 from picextract.errors import StorageError
 from picextract.pictures.refs import PictureRef
 from picextract.pictures.urls import normalize_url
-from picextract.store.layout import ChannelFolder
 
 # New columns go at the end: older files stay readable (picextract/gallery/records.py parse_index).
 INDEX_COLUMNS = [
@@ -105,51 +104,3 @@ def write_index(path: Path, rows: Iterable[Sequence[object]]) -> None:
     except BaseException:  # Ctrl-C or SIGTERM while writing: the old index stays
         temporary.unlink(missing_ok=True)
         raise
-
-
-class IndexWriter:
-    """Appends one row per picture saved during a run; each row is flushed at once."""
-
-    def __init__(self, folder: Path, present: set[str] | None = None) -> None:
-        self.path = ChannelFolder(folder).index_file
-        self.present = present or set()  # files whose row is there already
-        self.appended = 0  # rows added by this run, in the order pictures finished
-        try:
-            is_new = not self.path.is_file() or self.path.stat().st_size == 0
-            self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
-            self._writer = csv.writer(self._file)
-            if is_new:
-                self._writer.writerow(INDEX_COLUMNS)
-        except OSError as problem:
-            raise _storage_error(self.path, problem) from None
-
-    def append(self, row: Sequence[object]) -> None:
-        """Add one picture's row, unless its file has one already."""
-        if str(row[0]) in self.present:
-            return
-        self.present.add(str(row[0]))
-        try:
-            self._writer.writerow(row)
-            self._file.flush()
-            self.appended += 1
-        except OSError as problem:
-            raise _storage_error(self.path, problem) from None
-
-    def close(self) -> None:
-        """Close the file."""
-        try:
-            self._file.close()
-        except OSError as problem:
-            raise _storage_error(self.path, problem) from None
-
-
-class NoIndex:
-    """The index of a dry run: nothing is written."""
-
-    appended = 0
-
-    def append(self, row: Sequence[object]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

@@ -31,6 +31,8 @@ INDEX_FILE_NAME = "index.csv"
 GALLERY_FILE_NAME = "index.html"
 ASSETS_DIR = ".gallery"  # hidden: the dedup and the downloader's file checks skip dot-names
 THUMBS_DIR = "thumbs"
+MANIFEST_FILE_NAME = "data.js"  # the gallery's title, fields and month files
+MONTHS_DIR = "data"  # the gallery's rows, one append-only file per month
 CLEAN_SUFFIX = "-clean"
 GUILD, CHANNEL = "{guild}", "{channel}"
 
@@ -70,6 +72,20 @@ class ChannelFolder:
     def thumbnails(self) -> Path:
         """The gallery's thumbnails."""
         return self.gallery_assets / THUMBS_DIR
+
+    @property
+    def gallery_manifest(self) -> Path:
+        """The gallery's manifest: its title and the month files the page loads."""
+        return self.gallery_assets / MANIFEST_FILE_NAME
+
+    @property
+    def gallery_months(self) -> Path:
+        """The folder of the gallery's month files."""
+        return self.gallery_assets / MONTHS_DIR
+
+    def gallery_month(self, month: str) -> Path:
+        """The gallery's rows of one month (`YYYY-MM`)."""
+        return self.gallery_months / f"{month}.js"
 
 
 def thumbnail_link(name: str) -> str:

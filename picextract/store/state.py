@@ -6,58 +6,20 @@ import json
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from picextract.errors import StorageError
 from picextract.pictures.filters import Author
-from picextract.store.index import INDEX_COLUMNS, padded_row, posting_order, read_index_rows, write_index
+from picextract.store.index import INDEX_COLUMNS, padded_row
 from picextract.store.layout import ChannelFolder
+from picextract.store.schema import ADDED_COLUMNS, INDEXES, NEEDED, RECORD, SCHEMA
 
+INDEX_META = "index"  # meta: how many bytes of index.csv are committed, and the posting key of its last row
 DEAD_AFTER_RUNS = 3  # a link failing 404/410 on this many runs is given up
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pictures (
-    identity TEXT PRIMARY KEY,
-    filename TEXT NOT NULL,
-    size_bytes INTEGER NOT NULL,
-    message_id TEXT NOT NULL,
-    channel_id TEXT NOT NULL,
-    saved_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
-);
-CREATE INDEX IF NOT EXISTS pictures_filename ON pictures (filename);
-CREATE TABLE IF NOT EXISTS progress (
-    source_id TEXT PRIMARY KEY,
-    covered_after INTEGER NOT NULL,  -- every message with covered_after < id <= covered_to is done
-    covered_to INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS failures (
-    identity TEXT PRIMARY KEY,
-    message_id TEXT NOT NULL,
-    source_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS given_up (
-    identity TEXT PRIMARY KEY,
-    verdict TEXT NOT NULL,  -- not_picture or dead
-    detail TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS authors (  -- who posted in this folder's windows: --author checks names against them
-    author_id TEXT PRIMARY KEY,
-    username TEXT NOT NULL,
-    global_name TEXT NOT NULL,
-    nick TEXT NOT NULL,
-    is_bot INTEGER NOT NULL
-);
-"""
-# Columns added after the first release; older state files get them on open.
-_ADDED_COLUMNS = {"pictures": [("index_row", "TEXT")], "failures": [("failed_runs", "INTEGER NOT NULL DEFAULT 1")]}
-_NEEDED = {
-    "pictures": {"identity", "filename", "size_bytes", "message_id", "channel_id"},
-    "progress": {"source_id", "covered_after", "covered_to"},
-    "failures": {"identity", "message_id", "source_id"},
-}
 
 
 def _stored_row(stored: str | None) -> list[str] | None:
@@ -83,6 +45,17 @@ class SavedPicture:
     identity: str
     filename: str
     size_bytes: int
+    in_index: bool = False
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A saved picture as index.csv and the gallery list it: its row, and its place in saving order (rowid)."""
+
+    identity: str
+    filename: str
+    row: list[str]
+    rowid: int = 0
 
 
 class StateStore:
@@ -96,16 +69,14 @@ class StateStore:
         self.path = ChannelFolder(folder).state_file.absolute()
         with self._storage("open"):
             self._db = self._open_copy() if read_only else self._open()
-            self._db.executescript(_SCHEMA)
-            self._migrate()
-            rows = list(self._db.execute("SELECT identity, filename, size_bytes FROM pictures"))
-            # Read once, kept in memory: the planner asks for every picture (one process per folder: the lock).
+            with self._transaction():  # one commit: each changed page is written once
+                self._run_script(SCHEMA)
+                self._migrate()
+                self._run_script(INDEXES)
+            # Small tables, read once (one process per folder: the lock). Pictures are looked up one by
+            # one: an archive of 100,000 costs a run nothing until it asks.
             self._given_up = {str(i): str(v) for i, v in self._db.execute("SELECT identity, verdict FROM given_up")}
             self._failing = {str(row[0]) for row in self._db.execute("SELECT identity FROM failures")}
-        self._by_identity: dict[str, SavedPicture] = {}
-        self._by_name: dict[str, str] = {}
-        for identity, filename, size_bytes in rows:
-            self._remember(SavedPicture(str(identity), str(filename), int(size_bytes)))
 
     # --- opening -------------------------------------------------------------------------
 
@@ -133,17 +104,39 @@ class StateStore:
             source_db.close()
         return memory
 
+    def _run_script(self, script: str) -> None:
+        """Statements one by one (executescript would commit the transaction)."""
+        for statement in script.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+
     def _migrate(self) -> None:
         """Refuse a foreign database; add the columns newer versions use."""
-        for table, needed in _NEEDED.items():
+        for table, needed in NEEDED.items():
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if not needed <= columns:
                 raise sqlite3.DatabaseError(f"table {table} lacks {', '.join(sorted(needed - columns))}: not our state file")
-        for table, added in _ADDED_COLUMNS.items():
+        for table, added in ADDED_COLUMNS.items():
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             for name, declaration in added:
                 if name not in columns:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+                    if name == "name_key":  # once, for the pictures recorded before
+                        names = list(self._db.execute("SELECT rowid, filename FROM pictures"))
+                        self._db.executemany(
+                            "UPDATE pictures SET name_key = ? WHERE rowid = ?", [(str(f).casefold(), r) for r, f in names]
+                        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Several writes committed as one (a kill keeps all or none of them)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @contextmanager
     def _storage(self, action: str) -> Iterator[None]:
@@ -162,58 +155,128 @@ class StateStore:
 
     # --- pictures ------------------------------------------------------------------------
 
-    def _remember(self, saved: SavedPicture) -> None:
-        self._by_identity[saved.identity] = saved
-        self._by_name[saved.filename.casefold()] = saved.identity
-
     def lookup(self, identity: str) -> SavedPicture | None:
         """The recorded save of a picture, if any."""
-        return self._by_identity.get(identity)
+        with self._storage("read"):
+            row = self._db.execute(
+                "SELECT filename, size_bytes, in_index FROM pictures WHERE identity = ?", (identity,)
+            ).fetchone()
+        return SavedPicture(identity, str(row[0]), int(row[1]), bool(row[2])) if row else None
 
     def owner_of(self, filename: str) -> str | None:
         """The identity recorded under a file name (compared case-insensitively)."""
-        return self._by_name.get(filename.casefold())
+        with self._storage("read"):
+            row = self._db.execute("SELECT identity FROM pictures WHERE name_key = ? LIMIT 1", (filename.casefold(),)).fetchone()
+        return str(row[0]) if row else None
+
+    def has_pictures(self) -> bool:
+        """True when any picture is recorded."""
+        with self._storage("read"):
+            return self._db.execute("SELECT 1 FROM pictures LIMIT 1").fetchone() is not None
 
     def record(
-        self, identity: str, filename: str, size_bytes: int, message_id: int, channel_id: str, index_row: Sequence[object] = ()
-    ) -> None:
-        """Remember a saved picture and its index.csv row."""
+        self,
+        identity: str,
+        filename: str,
+        size_bytes: int,
+        message_id: int,
+        channel_id: str,
+        index_row: Sequence[object] = (),
+        index_marker: object = None,
+    ) -> int:
+        """Remember a saved picture and its index.csv row; with `index_marker` the row is in index.csv
+        already, and the marker (`meta`) says how far index.csv is committed. Returns its rowid."""
         stored_row = json.dumps([str(field) for field in index_row], ensure_ascii=False) if index_row else None
-        with self._storage("write"):
-            self._db.execute(
-                "INSERT OR REPLACE INTO pictures (identity, filename, size_bytes, message_id, channel_id, index_row) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (identity, filename, size_bytes, str(message_id), channel_id, stored_row),
-            )
-        self._remember(SavedPicture(identity, filename, size_bytes))
+        values = (identity, filename, size_bytes, str(message_id), channel_id, stored_row, filename.casefold())
+        with self._storage("write"), self._transaction():
+            self._db.execute(RECORD, (*values, int(index_marker is not None)))
+            if index_marker is not None:
+                self._set_meta(INDEX_META, index_marker)
+            return int(self._db.execute("SELECT rowid FROM pictures WHERE identity = ?", (identity,)).fetchone()[0])
 
-    def index_rows(self, folder: Path) -> list[list[str]]:
-        """One index row per recorded picture whose file is in `folder`, in the order they were saved."""
-        legacy = read_index_rows(ChannelFolder(folder).index_file)
-        rows: list[list[str]] = []
+    def all_rows(self) -> Iterator[tuple[str, int, list[str] | None]]:
+        """(file name, message id, stored index row) of every recorded picture, in the order they were saved."""
         with self._storage("read"):
             records = list(self._db.execute("SELECT filename, message_id, index_row FROM pictures ORDER BY rowid"))
         for filename, message_id, stored in records:
-            if not (folder / filename).is_file():
-                continue
             stored_row = _stored_row(stored)
-            row = (padded_row(stored_row) if stored_row else None) or legacy.get(filename)
-            if row is None:
-                row = [filename, "", str(message_id)] + [""] * (len(INDEX_COLUMNS) - 3)
-            rows.append([filename, *row[1:]])
-        # Rows of files on disk the state file does not know (it was deleted): kept, not lost.
-        recorded = {str(record[0]) for record in records}
-        rows += [row for filename, row in legacy.items() if filename not in recorded and (folder / filename).is_file()]
-        return rows
+            yield str(filename), int(message_id), (padded_row(stored_row) if stored_row else None)
 
-    def rebuild_index(self, folder: Path) -> set[str]:
-        """Write index.csv again from the state file: one row per saved picture on disk, none twice, by posting time.
+    # --- index.csv and the gallery: what each holds ------------------------------------------
 
-        Returns the file names it holds, so the run does not append their rows a second time.
-        """
-        rows = posting_order(self.index_rows(folder))
-        write_index(ChannelFolder(folder).index_file, rows)
-        return {row[0] for row in rows}
+    def meta(self, key: str) -> Any:
+        """A value kept in `meta` (None when unset or unreadable)."""
+        with self._storage("read"):
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        try:
+            return json.loads(row[0]) if row else None
+        except ValueError:
+            return None
+
+    def _set_meta(self, key: str, value: object) -> None:
+        if value is None:
+            self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def set_meta(self, key: str, value: object) -> None:
+        """Keep a value in `meta` (None removes it)."""
+        with self._storage("write"):
+            self._set_meta(key, value)
+
+    def _listings(self, where: str, parameters: tuple[object, ...] = ()) -> list[Listing]:
+        with self._storage("read"):
+            records = list(
+                self._db.execute(
+                    f"SELECT identity, filename, message_id, index_row, rowid FROM pictures WHERE {where}", parameters
+                )
+            )
+        listings = []
+        for identity, filename, message_id, stored, rowid in records:
+            row = padded_row(_stored_row(stored) or []) or [filename, "", str(message_id)] + [""] * (len(INDEX_COLUMNS) - 3)
+            listings.append(Listing(str(identity), str(filename), [str(filename), *row[1:]], int(rowid)))
+        return listings
+
+    def unindexed(self) -> list[Listing]:
+        """The pictures whose rows are not (yet) in index.csv."""
+        return self._listings("in_index = 0")
+
+    def saved_after(self, rowid: int) -> list[Listing]:
+        """The pictures recorded after the one with `rowid`, in saving order (the gallery's next lines)."""
+        return self._listings("rowid > ? ORDER BY rowid", (rowid,))
+
+    def last_rowid(self) -> int:
+        """The rowid of the picture recorded last (0 when none is)."""
+        with self._storage("read"):
+            return int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM pictures").fetchone()[0])
+
+    def identities_named(self, names: Sequence[str]) -> list[str]:
+        """The identities recorded under these file names."""
+        found: list[str] = []
+        with self._storage("read"):
+            for start in range(0, len(names), 500):  # SQLite's limit on bound parameters
+                chunk = [name.casefold() for name in names[start : start + 500]]
+                marks = ",".join("?" * len(chunk))
+                found += [
+                    str(row[0]) for row in self._db.execute(f"SELECT identity FROM pictures WHERE name_key IN ({marks})", chunk)
+                ]
+        return found
+
+    def mark_indexed(self, identities: Iterable[str], listed: bool, marker: object) -> None:
+        """Flag pictures as in (or out of) index.csv, and store its marker, in one commit."""
+        wanted = list(identities)
+        with self._storage("write"), self._transaction():
+            for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self._db.execute(f"UPDATE pictures SET in_index = ? WHERE identity IN ({marks})", (int(listed), *chunk))
+            self._set_meta(INDEX_META, marker)
+
+    def mark_all_indexed(self, marker: object) -> None:
+        """Every picture is in index.csv now (written whole); store its marker, in one commit."""
+        with self._storage("write"), self._transaction():
+            self._db.execute("UPDATE pictures SET in_index = 1 WHERE in_index = 0")
+            self._set_meta(INDEX_META, marker)
 
     # --- progress, failures, links given up ------------------------------------------------
 
@@ -289,18 +352,36 @@ class StateStore:
             )
 
 
-def recorded_message_ids(folder: Path) -> dict[str, int]:
-    """File name -> message id from the state file, read-only; empty when there is none or it is unreadable."""
+def _read_only(folder: Path, query: str, parameters: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query on the folder's state file, opened read-only; none when there is none or it is unreadable."""
     path = ChannelFolder(folder).state_file
     if not path.is_file():
-        return {}
+        return []
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return {
-                str(filename): int(message_id) for filename, message_id in db.execute("SELECT filename, message_id FROM pictures")
-            }
+            return list(db.execute(query, parameters))
         finally:
             db.close()
-    except (sqlite3.Error, ValueError):  # the gallery does without it
-        return {}
+    except (sqlite3.Error, ValueError):  # the gallery and the dedup do without it
+        return []
+
+
+def recorded_message_ids(folder: Path) -> dict[str, int]:
+    """File name -> message id from the state file, read-only; empty when there is none or it is unreadable."""
+    return {
+        str(filename): int(message_id) for filename, message_id in _read_only(folder, "SELECT filename, message_id FROM pictures")
+    }
+
+
+def recorded_rows(folder: Path, names: Sequence[str]) -> dict[str, list[str]]:
+    """File name -> its index.csv row kept in the state file (read-only), for a few names."""
+    rows: dict[str, list[str]] = {}
+    for start in range(0, len(names), 500):  # SQLite's limit on bound parameters
+        chunk = [name.casefold() for name in names[start : start + 500]]
+        query = f"SELECT filename, index_row FROM pictures WHERE name_key IN ({','.join('?' * len(chunk))})"
+        for filename, stored in _read_only(folder, query, chunk):
+            row = padded_row(_stored_row(stored) or [])
+            if row is not None:
+                rows[str(filename)] = [str(filename), *row[1:]]
+    return rows

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from picextract.discord.channels import ChannelInfo
 from picextract.discord.errors import ApiError, RequestRejectedError
-from picextract.download.results import SaveResult, Summary
+from picextract.download.results import SaveResult, SaveStatus, Summary
 from picextract.watch.timing import backoff_seconds, format_duration, threads_since
 
 NOTES_REMEMBERED = 1000  # distinct notes shown once each; forgotten beyond this so memory stays flat
@@ -77,9 +77,9 @@ class WatchReporter:
         pass
 
     def picture_done(self, result: SaveResult) -> None:
-        if result.status == "downloaded":
+        if result.status is SaveStatus.DOWNLOADED:
             self.saved.append(result.filename)
-        elif result.status == "failed":
+        elif result.status is SaveStatus.FAILED:
             self.note(f"failed: {result.filename}: {result.error} (tried again next poll)")
 
     def note(self, text: str) -> None:

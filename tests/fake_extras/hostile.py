@@ -8,6 +8,8 @@ Each is a fault name for `FakeDiscord.fail_next`:
 - `gzip`, `deflate`, `raw_deflate`: the stored file with that Content-Encoding.
 - `gzip_bomb`: 64 MB of zeros after a PNG signature, gzip-encoded (about 64 KB on the wire).
 - `gone`: 410 Gone.
+- `headers:<Name>=<value>;...`: the usual answer (the API's, or the stored file) with these headers as
+  written (e.g. `Content-Length=¹`: a digit to `str.isdigit()`, not to `int()`), the connection closed after it.
 - `ratelimit:<value>`: a 429 whose `retry_after` and `Retry-After` are `<value>` as written (`Infinity`, `NaN`, `-5`, `"soon"`, `1e9`).
 - `ignore_after`: a messages page that ignores `after`/`before` (the newest messages, every time).
 - `ignore_cursor`: any listing answered as if `after`, `before` and `offset` were not there.
@@ -50,7 +52,7 @@ BOMB_BYTES = 64 * 1024 * 1024
 
 def is_hostile(fault: str) -> bool:
     """True for the faults this module answers."""
-    return fault in HOSTILE_FAULTS or fault.startswith("ratelimit:")
+    return fault in HOSTILE_FAULTS or fault.startswith(("ratelimit:", "headers:"))
 
 
 @functools.cache
@@ -114,6 +116,17 @@ def _rate_limited(value: str) -> RawReply:
     return _whole(429, "application/json", body, {"Retry-After": value.strip('"')})
 
 
+def _with_headers(request: FaultRequest, written: str) -> RawReply:
+    """The usual answer with `Name=value;Name=value` over its headers; the end of the body is the connection's close."""
+    headers = dict(pair.split("=", 1) for pair in written.split(";"))
+    if request.path.startswith("/api/"):
+        status, payload = request.api_answer()
+        body, content_type = json.dumps(payload).encode(), "application/json"
+    else:
+        status, body, content_type = 200, _stored(request), "image/png"
+    return RawReply(status, content_type, {"Content-Length": str(len(body))} | headers, [body], close=True)
+
+
 def _ignore_after(request: FaultRequest) -> RawReply:
     channel_id = request.path.rstrip("/").split("/")[-2]
     newest = request.data.state.messages.get(channel_id, [])[-100:]
@@ -130,6 +143,8 @@ def hostile_answer(request: FaultRequest, fault: str) -> RawReply:
     """Answer one request with a hostile fault."""
     if fault.startswith("ratelimit:"):
         return _rate_limited(fault.split(":", 1)[1])
+    if fault.startswith("headers:"):
+        return _with_headers(request, fault.split(":", 1)[1])
     if fault == "ignore_after":
         return _ignore_after(request)
     if fault == "ignore_cursor":

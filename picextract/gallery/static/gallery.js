@@ -46,15 +46,44 @@
     return kind ? kind.replace("forward:", "forward · ") : NO_KIND;
   }
 
-  function load(data) {
+  function byTimeThenName(a, b) {
+    // Newest first; at the same millisecond by file name, last first (as the tool sorts them).
+    return b.time_ms - a.time_ms || (a.file < b.file ? 1 : a.file > b.file ? -1 : 0);
+  }
+
+  function load(data, rows) {
     var fields = data.fields;
-    return data.items.map(function (row) {
+    var byFile = new Map(); // file name -> place in items (a Map: any name is safe as a key)
+    var items = [];
+    rows.forEach(function (row) {
       var item = {};
       for (var i = 0; i < fields.length; i++) item[fields[i]] = row[i];
+      if (byFile.has(item.file)) items[byFile.get(item.file)] = item; // a picture saved again: its last row wins
+      else byFile.set(item.file, items.push(item) - 1);
+    });
+    items.sort(byTimeThenName);
+    items.forEach(function (item) {
       item.date = new Date(item.time_ms);
       item.day = dayKey(item.date);
       item.haystack = [item.text, item.author, item.file, item.channel].join("\n").toLowerCase();
-      return item;
+    });
+    return items;
+  }
+
+  function loadMonths(data, done) {
+    // One file of rows per month, each line `GALLERY_ROWS.push([...])`: a new picture only ever adds a line.
+    var months = data.shards || [];
+    var left = months.length;
+    window.GALLERY_ROWS = [];
+    if (!left) done();
+    months.forEach(function (month) {
+      var script = document.createElement("script");
+      script.src = ".gallery/data/" + encodeURIComponent(month) + ".js";
+      script.onload = script.onerror = function () {
+        script.remove(); // the page keeps only its own two scripts
+        if (--left === 0) done();
+      };
+      document.body.appendChild(script);
     });
   }
 
@@ -264,7 +293,11 @@
       days.appendChild(el("p", "note", "The data file .gallery/data.js is missing: run  python main.py --gallery <this folder>  again."));
       return;
     }
-    all = load(data);
+    loadMonths(data, function () { show(data); });
+  }
+
+  function show(data) {
+    all = load(data, (data.items || []).concat(window.GALLERY_ROWS));
     fillKinds();
     wire();
     applyFilter();
