@@ -1,3 +1,5 @@
-"""DiscordPicExtract: the parts behind main.py and deduplicate_images.py."""
+"""DiscordPicExtract: the package behind the `discordpicextract` and `discordpicextract-dedup` commands.
 
-__version__ = "1.1.0"
+A clone's main.py and deduplicate_images.py are front doors over the same code; the version is
+pyproject.toml's (`picextract.version`).
+"""

@@ -21,6 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 NOT_PICTURES = frozenset({INDEX_FILE_NAME, GALLERY_FILE_NAME})  # what an output folder holds besides pictures
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Programs the tests start never read the developer's own ~/.config/discordpicextract/.env (its token, its settings)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
+        yield
+
+
 @pytest.fixture
 def server() -> Iterator[FakeDiscord]:
     """A fake Discord with the tests' extras: hostile faults and `POST /control/messages` (`tests/fake_extras/`)."""

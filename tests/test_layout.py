@@ -15,7 +15,7 @@ from picextract.errors import ExitCode
 from tests.conftest import ROOT, copy_product, saved_pictures
 from tests.import_graph import cycles, import_graph, within
 
-FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images"}
+FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images", "config"}
 
 
 def _demo_pictures(main_py: Path, folder: Path) -> dict[str, bytes]:
@@ -57,6 +57,24 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted((ROOT / "picextract").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_package_never_imports_upward_or_tests(path: Path) -> None:
     assert not _imports(path) & (FRONT_DOORS | {"tests"})
+
+
+def _is_front_door_statement(node: ast.stmt) -> bool:
+    """A docstring, an import, `__all__`, or `if __name__ == "__main__":`."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) or isinstance(node, ast.Import | ast.ImportFrom):
+        return True
+    if isinstance(node, ast.Assign):
+        return [ast.unparse(target) for target in node.targets] == ["__all__"]
+    return isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'"
+
+
+@pytest.mark.parametrize("name", sorted(FRONT_DOORS))
+def test_front_doors_only_re_export_the_package(name: str) -> None:
+    """An installed copy has no front doors, so they hold no code: only what they import from picextract/."""
+    tree = ast.parse((ROOT / f"{name}.py").read_text(encoding="utf-8"))
+    assert [ast.unparse(node)[:60] for node in tree.body if not _is_front_door_statement(node)] == []
+    imported = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)} - {"__future__"}
+    assert imported and all(str(module).startswith("picextract.") for module in imported), imported
 
 
 def test_exit_codes_are_one_table_listed_in_help_and_readme() -> None:
@@ -112,12 +130,17 @@ def _folders_climbed(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> int:
     return climbed
 
 
+# The one exception: a clone that is not installed has no package metadata, so its version is pyproject.toml's.
+READS_BESIDE_THE_PACKAGE = {"version.py"}
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "picextract").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_package_reads_no_file_outside_itself(path: Path) -> None:
     """What the product reads at run time ships inside `picextract/` (as pip will install it): no `../shared`."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     depth = len(path.relative_to(ROOT / "picextract").parts)  # `.parent` this often is picextract/ itself
+    depth += path.relative_to(ROOT / "picextract").as_posix() in READS_BESIDE_THE_PACKAGE
     climbs = [_folders_climbed(node, parents) for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == "__file__"]
     assert all(climbed <= depth for climbed in climbs), climbs
     texts = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]

@@ -25,7 +25,8 @@ from picextract.fake.sample import (
     setup_server,
 )
 from picextract.fake.server import FakeDiscord
-from tests.conftest import ROOT, copy_product, program_env, run_main
+from picextract.version import package_version
+from tests.conftest import ROOT, program_env, run_main
 
 UTC = timezone.utc
 
@@ -281,12 +282,6 @@ def test_an_output_folder_that_cannot_be_made_is_a_storage_error(server: FakeDis
     assert "Traceback" not in result.stderr
 
 
-def _copy_main(target: Path) -> Path:
-    """The program without its tests, in a folder of its own (to put a .env beside main.py)."""
-    copy_product(target)
-    return target / "main.py"
-
-
 @pytest.mark.parametrize(
     "channel",
     [
@@ -338,36 +333,42 @@ def test_help_and_version_work_whatever_env_holds(tmp_path: Path, flag: str) -> 
     env = {key: value for key, value in os.environ.items() if not key.startswith("DISCORD_")}
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), flag], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    from picextract import __version__
-
-    assert (f"DiscordPicExtract {__version__}" if flag == "--version" else "--env-file") in result.stdout
+    assert (f"DiscordPicExtract {package_version()}" if flag == "--version" else "--env-file") in result.stdout
 
 
-def test_env_file_is_found_beside_main_py_and_named_in_messages(server: FakeDiscord, tmp_path: Path) -> None:
+def test_env_file_is_found_in_the_user_config_folder_and_named_in_messages(server: FakeDiscord, tmp_path: Path) -> None:
+    """A cron job or an installed command starts anywhere: `.env` in $XDG_CONFIG_HOME/discordpicextract/ is found."""
     setup_server(server).message(datetime.now(UTC) - timedelta(hours=1), "", [])
-    program = _copy_main(tmp_path / "app")
-    elsewhere = tmp_path / "cron-cwd"
+    config_home, elsewhere = tmp_path / "config", tmp_path / "cron-cwd"
+    env_file = config_home / "discordpicextract" / ".env"
+    env_file.parent.mkdir(parents=True)
     elsewhere.mkdir()
-    env = {key: value for key, value in program_env(server).items() if key != "PYTHONPATH"}
-    (tmp_path / "app" / ".env").write_text(f"DISCORD_USER_TOKEN={USER_TOKEN}\n")
-    command = [sys.executable, str(program), "--channel", CHANNEL_ID, "--output", "o", "--no-input"]
-    found = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    env = program_env(server, XDG_CONFIG_HOME=str(config_home))
+    args = ["--channel", CHANNEL_ID, "--output", "o", "--no-input"]
+    env_file.write_text(f"DISCORD_USER_TOKEN={USER_TOKEN}\n")
+    found = run_main(args, env, elsewhere)
     assert found.returncode == 0, found.stderr
-    (tmp_path / "app" / ".env").write_text("DISCORD_USER_TOKEN=revoked\nMAX_RETRIES=2\n")
-    refused = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    env_file.write_text("DISCORD_USER_TOKEN=revoked\nMAX_RETRIES=2\n")
+    refused = run_main(args, env, elsewhere)
     assert refused.returncode == 3
     assert (
         refused.stderr
-        == f"error: Discord rejected the token from DISCORD_USER_TOKEN in {tmp_path / 'app' / '.env'} (401 Unauthorized): check it, or get a new one; {RISK_ADVICE}\n"
+        == f"error: Discord rejected the token from DISCORD_USER_TOKEN in {env_file} (401 Unauthorized): check it, or get a new one; {RISK_ADVICE}\n"
     )
-    (tmp_path / "app" / ".env").write_text(f"DISCORD_USER_TOKEN={USER_TOKEN}\nMAX_RETRIES=many\n")
-    broken = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    env_file.write_text(f"DISCORD_USER_TOKEN={USER_TOKEN}\nMAX_RETRIES=many\n")
+    broken = run_main(args, env, elsewhere)
     assert broken.returncode == 2
-    assert f"MAX_RETRIES='many' is not a int number (MAX_RETRIES in {tmp_path / 'app' / '.env'})" in broken.stderr
-    (tmp_path / "app" / ".env").unlink()
-    missing = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
-    assert (
-        missing.returncode == 2 and str(elsewhere / ".env") in missing.stderr and str(tmp_path / "app" / ".env") in missing.stderr
+    assert f"MAX_RETRIES='many' is not a int number (MAX_RETRIES in {env_file})" in broken.stderr
+    (elsewhere / ".env").write_text("DEFAULT_DAYS=1\n")  # the working directory's .env comes first: it has no token
+    first = run_main(args, env, elsewhere)
+    assert first.returncode == 2 and f"looked in {elsewhere / '.env'})" in first.stderr
+    (elsewhere / ".env").unlink()
+    env_file.unlink()
+    missing = run_main(args, env, elsewhere)
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        "error: no token: set DISCORD_BOT_TOKEN or DISCORD_USER_TOKEN (environment or .env; "
+        f"looked in {elsewhere / '.env'} and {env_file})\n"
     )
 
 

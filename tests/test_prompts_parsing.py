@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from config import ConfigError, find_env_file, source_of
 from picextract.cli.answers import parse_output_path, token_candidates
 from picextract.cli.listing import format_reachable
 from picextract.cli.progress import format_header, format_summary
+from picextract.config import ConfigError, env_file_places, find_env_file, source_of, user_config_dir
 from picextract.discord.channel_spec import ChannelSpec, guild_of, parse_channel_list, parse_channel_spec
 from picextract.discord.channels import ChannelInfo, Reachable
 from picextract.download.results import SaveResult, SaveStatus, Summary
@@ -98,18 +98,37 @@ def test_typed_paths(text: str, expected: Path) -> None:
 
 
 def test_env_file_discovery(tmp_path: Path) -> None:
-    cwd, beside = tmp_path / "cwd", tmp_path / "app"
-    cwd.mkdir(), beside.mkdir()
-    assert find_env_file(None, cwd, beside) is None
-    (beside / ".env").write_text("")
-    assert find_env_file(None, cwd, beside) == beside / ".env"
+    """`.env` in the working directory, else in the user's config folder; `--env-file` wins and must exist."""
+    cwd, config = tmp_path / "cwd", tmp_path / "config" / "discordpicextract"
+    cwd.mkdir(), config.mkdir(parents=True)
+    places = env_file_places(cwd, {"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert places == (cwd / ".env", config / ".env")
+    assert find_env_file(None, places) is None
+    (config / ".env").write_text("")
+    assert find_env_file(None, places) == config / ".env"
     (cwd / ".env").write_text("")
-    assert find_env_file(None, cwd, beside) == cwd / ".env"
-    assert find_env_file(beside / ".env", cwd, beside) == beside / ".env"
+    assert find_env_file(None, places) == cwd / ".env"
+    assert find_env_file(config / ".env", places) == config / ".env"
     with pytest.raises(ConfigError, match="no such file"):
-        find_env_file(tmp_path / "missing.env", cwd, beside)
+        find_env_file(tmp_path / "missing.env", places)
     assert source_of("X", cwd / ".env", {}) == f"X in {cwd / '.env'}"
     assert source_of("X", cwd / ".env", {"X": "1"}) == "X in the environment"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"XDG_CONFIG_HOME": "/srv/conf"}, Path("/srv/conf/discordpicextract")),
+        ({"XDG_CONFIG_HOME": "/srv/conf", "APPDATA": "/w/Roaming"}, Path("/srv/conf/discordpicextract")),
+        ({"APPDATA": "/w/Roaming"}, Path("/w/Roaming/discordpicextract")),
+        ({}, Path.home() / ".config" / "discordpicextract"),
+        ({"XDG_CONFIG_HOME": ""}, Path.home() / ".config" / "discordpicextract"),
+        ({"XDG_CONFIG_HOME": "relative/conf"}, Path.home() / ".config" / "discordpicextract"),  # the XDG spec ignores it
+    ],
+    ids=["xdg", "xdg-before-appdata", "windows", "default", "empty-xdg", "relative-xdg"],
+)
+def test_user_config_folder(environ: dict[str, str], expected: Path) -> None:
+    assert user_config_dir(environ) == expected
 
 
 def _channel(channel_id: str = C, name: str = "spx", guild_name: str | None = "Traders") -> ChannelInfo:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-from config import Settings
-from picextract import __version__
+from picextract.config import Settings
 from picextract.errors import EXIT_CODES_HELP, ExitCode
 from picextract.pictures.refs import KIND_RULES
 from picextract.pictures.templates import DEFAULT_TEMPLATE, FIELDS
+from picextract.version import package_version
 from picextract.watch.session import DEFAULT_INTERVAL_SECONDS, parse_interval
 
 
@@ -95,10 +95,13 @@ def _run_flags(group: argparse._ArgumentGroup, settings: Settings) -> None:
 def _setup_flags(group: argparse._ArgumentGroup, settings: Settings) -> None:
     """Flags: setup."""
     group.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
-    group.add_argument("--env-file", help="settings file to read instead of .env (default: ./.env, else .env beside main.py)")
+    group.add_argument(
+        "--env-file",
+        help="settings file to read instead of .env (default: ./.env, else ~/.config/discordpicextract/.env; $XDG_CONFIG_HOME moves it)",
+    )
     group.add_argument("--debug", action="store_true", help="show tracebacks")
     group.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
-    group.add_argument("--version", action="version", version=f"DiscordPicExtract {__version__}")
+    group.add_argument("--version", action="version", version=f"DiscordPicExtract {package_version()}")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from config import Settings
 from picextract.cli.answers import parse_days, parse_output_path, parse_when
+from picextract.config import Settings
 from picextract.discord.channel_spec import ChannelSpec, parse_channel_list
 from picextract.download.options import RunOptions
 from picextract.errors import UsageError

@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from config import Settings
 from picextract.cli.answers import parse_output_path, token_candidates
 from picextract.cli.listing import format_reachable
 from picextract.cli.prompts import Prompter
+from picextract.config import Settings
 from picextract.discord.channel_spec import ChannelSpec, guild_of, parse_channel_list
 from picextract.discord.channels import ChannelInfo, ChannelResolver, Reachable
 from picextract.discord.client import DiscordClient

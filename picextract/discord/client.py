@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from config import Settings
+from picextract.config import Settings
 from picextract.discord.answers import api_outcome, decode_json
 from picextract.discord.errors import ApiError
 from picextract.discord.pace import pace_for

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from config import Settings
+from picextract.config import Settings
 from picextract.discord.errors import AccessError, AuthError, DiscordError
 
 JITTER = 0.30  # each pause is RATE_LIMIT_DELAY x (1 +/- 0.30): no machine-regular rhythm

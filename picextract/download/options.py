@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from config import MAX_WORKERS
+from picextract.config import MAX_WORKERS
 from picextract.pictures.filters import MessageFilter
 from picextract.pictures.refs import DEFAULT_KINDS
 from picextract.pictures.templates import DEFAULT_NAME_TEMPLATE, NameTemplate
