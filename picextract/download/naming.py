@@ -60,6 +60,10 @@ class FileNames:
     def _candidates(self, ref: PictureRef, base: str) -> tuple[str, ...]:
         return name_candidates(base, ref, self.name_chars)
 
+    def forget(self, name: str) -> None:
+        """Drop a reservation once the state file holds the name (a long run keeps no map of every name)."""
+        self.reserved.pop(name.casefold(), None)
+
     def _owner(self, name: str) -> str | None:
         return self.state.owner_of(name) or self.reserved.get(name.casefold())
 

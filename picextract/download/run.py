@@ -141,7 +141,7 @@ class DownloadRun:
         ref = result.ref
         if result.status is SaveStatus.DOWNLOADED:
             self.record(ref, result.filename, result.size_bytes)
-            self.reserved.pop(result.filename.casefold(), None)  # the state file holds the name now
+            self.names.forget(result.filename)  # the state file holds the name now
         if self.options.dry_run:
             pass
         elif result.status in (SaveStatus.DOWNLOADED, SaveStatus.SKIPPED):
