@@ -77,10 +77,10 @@ def test_front_doors_only_re_export_the_package(name: str) -> None:
     assert imported and all(str(module).startswith("picextract.") for module in imported), imported
 
 
-def test_exit_codes_are_one_table_listed_in_help_and_readme() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_exit_codes_are_one_table_listed_in_help_and_docs() -> None:
+    table = (ROOT / "docs" / "exit-codes.md").read_text(encoding="utf-8")
     for code in ExitCode:
-        assert f"| {code.value} |" in readme
+        assert f"| {code.value} |" in table
     for program in ("main.py", "deduplicate_images.py"):
         shown = subprocess.run(
             [sys.executable, str(ROOT / program), "--help"], capture_output=True, text=True, cwd=ROOT, timeout=30
