@@ -16,8 +16,9 @@ import numpy
 import pytest
 from PIL import Image, ImageDraw
 
-from picextract.dedup.groups import ImageFile, candidate_buckets, decide, group_bucket, keeper_order, parse_name_time
+from picextract.dedup.groups import ImageFile, candidate_buckets, decide, group_bucket, keeper_order
 from picextract.dedup.report import Counts, DuplicatePair, format_duration, statistics_text, summary_text, time_statistics
+from picextract.pictures.filenames import parse_name_time
 from tests.conftest import ROOT
 
 

@@ -17,8 +17,9 @@ import numpy
 import pytest
 from PIL import Image
 
-from picextract.dedup.groups import ImageFile, keeper_order, parse_name_time
+from picextract.dedup.groups import ImageFile, keeper_order
 from picextract.dedup.hashing import MemoryBudget, picture_phash
+from picextract.pictures.filenames import parse_name_time
 from tests.conftest import ROOT
 from tests.test_dedup import chart
 

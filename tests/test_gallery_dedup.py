@@ -15,9 +15,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from picextract.dedup.review import histogram_counts, picture_url
 from picextract.fake.sample import CHANNEL_ID, USER_TOKEN, build_sample_channel, make_picture
 from picextract.fake.server import FakeDiscord
-from picextract.gallery.review import histogram_counts, picture_url
 from tests.browser import console_errors, start_chromium, visible_images_loaded
 from tests.conftest import ROOT, program_env, run_main
 

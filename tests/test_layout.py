@@ -13,7 +13,7 @@ import pytest
 
 from picextract.errors import ExitCode
 from tests.conftest import ROOT, copy_product, saved_pictures
-from tests.import_graph import cycles, import_graph, within
+from tests.import_graph import collapse, cycles, import_graph
 
 FRONT_DOORS = {"main", "discord_downloader", "deduplicate_images", "config"}
 
@@ -110,9 +110,43 @@ def test_small_modules_and_short_functions(path: Path) -> None:
     assert long_functions == []
 
 
-def test_the_fake_server_has_no_import_cycle() -> None:
-    """Every import counts (inside functions and for type checking too): `picextract/fake/` reads bottom to top."""
-    assert cycles(within(import_graph(ROOT / "picextract"), "picextract.fake")) == []
+# The parts bottom to top: a part imports only parts below it. `picextract` is the package's
+# `__init__` (the version); errors and config are modules at the package root.
+LAYERS = (
+    "picextract",
+    "picextract.errors",
+    "picextract.config",
+    "picextract.pictures",
+    "picextract.discord",
+    "picextract.store",
+    "picextract.gallery",
+    "picextract.dedup",
+    "picextract.download",
+    "picextract.watch",
+    "picextract.fake",
+    "picextract.cli",
+)
+
+
+def test_no_module_of_the_package_imports_itself_round_a_circle() -> None:
+    """Every import counts (inside functions and for type checking too): `picextract/` reads bottom to top."""
+    assert cycles(import_graph(ROOT / "picextract")) == []
+
+
+def test_no_two_parts_lean_on_each_other() -> None:
+    assert cycles(collapse(import_graph(ROOT / "picextract"), 2)) == []
+
+
+def test_every_part_imports_only_parts_below_it() -> None:
+    parts = collapse(import_graph(ROOT / "picextract"), 2)
+    assert sorted(set(parts) - set(LAYERS)) == []  # a new part takes its place in LAYERS
+    upward = [
+        f"{part} -> {target}"
+        for part, targets in parts.items()
+        for target in targets
+        if LAYERS.index(target) > LAYERS.index(part)
+    ]
+    assert sorted(upward) == []
 
 
 def _folders_climbed(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> int:

@@ -13,7 +13,6 @@ from pathlib import Path
 from picextract.dedup.report import DuplicatePair
 
 BYTE_IDENTICAL_MARK = "bytes:"  # stands in for the pHash of a content that only competes with its own copies
-_NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})_")
 # Names a copy gets: `screenshot (1).png` (browsers, Windows), `image - Copy.png` (Windows Explorer),
 # `image_<attachment id>.png` (the downloader's suffix for a second picture with the same name).
 _COPY_NAME = re.compile(r"(?: \(\d+\)| - Copy(?: \(\d+\))?|_\d{15,20})$", re.IGNORECASE)
@@ -47,18 +46,6 @@ class DedupResult:
             for removed, kept in self.removed
             if removed.taken_at is not None and kept.taken_at is not None
         ]
-
-
-def parse_name_time(name: str) -> datetime | None:
-    """The time in a `YYYY-MM-DD_HH-MM-SS_...` name (the last part of a relative path), or None."""
-    match = _NAME_TIME.match(name.rsplit("/", 1)[-1])
-    if not match:
-        return None
-    year, month, day = (int(part) for part in match.group(1).split("-"))
-    try:  # datetime() instead of strptime: a rerun parses every name, and strptime is slow
-        return datetime(year, month, day, int(match.group(2)), int(match.group(3)), int(match.group(4)))
-    except ValueError:
-        return None
 
 
 @functools.lru_cache(maxsize=65536)  # sorting asks again and again for the same names

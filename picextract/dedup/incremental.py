@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from picextract.dedup.cache import HashCache
-from picextract.dedup.groups import decide, parse_name_time
+from picextract.dedup.groups import decide
 from picextract.dedup.place import Placed, place_all
 from picextract.dedup.reading import read_pictures
 from picextract.dedup.records import append_index_rows
 from picextract.dedup.scan import FoundFile
+from picextract.pictures.filenames import parse_name_time
 from picextract.pictures.media import PICTURE_EXTENSIONS
 from picextract.store.state import recorded_rows
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from picextract.dedup.cache import FileRecord, HashCache
-from picextract.dedup.groups import BYTE_IDENTICAL_MARK, ImageFile, candidate_buckets, parse_name_time
+from picextract.dedup.groups import BYTE_IDENTICAL_MARK, ImageFile, candidate_buckets
 from picextract.dedup.hashing import (
     HashOutcome,
     Header,
@@ -33,6 +33,7 @@ from picextract.dedup.hashing import (
     return_freed_pixels_to_system,
 )
 from picextract.dedup.scan import FoundFile, Problem, display_name
+from picextract.pictures.filenames import parse_name_time
 
 Progress = Callable[[int, int], object]  # (files done now, files to do in all so far)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from picextract.dedup.groups import BYTE_IDENTICAL_MARK, DedupResult, ImageFile
 from picextract.dedup.scan import Problem, ScanResult, display_name
+from picextract.store.atomic import write_atomic
 from picextract.store.index import INDEX_COLUMNS
 from picextract.store.layout import INDEX_FILE_NAME, ChannelFolder
 
@@ -55,18 +55,6 @@ def report_rows(scan: ScanResult, problems: Sequence[Problem], result: DedupResu
     return rows
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` as UTF-8 to `name.part`, then move it into place."""
-    part = path.with_name(path.name + ".part")
-    try:
-        with open(part, "w", newline="", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-
-
 def _csv_text(columns: Sequence[str], rows: Iterable[dict[str, object]]) -> str:
     from io import StringIO
 
@@ -81,9 +69,9 @@ def write_report(path: Path, rows: list[dict[str, object]]) -> None:
     """The report as JSON (a list of rows) or CSV, by the file's extension."""
     if path.suffix.lower() == ".json":
         lines = ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows)  # one row a line, by the fast encoder
-        write_atomically(path, f"[\n{lines}\n]\n" if rows else "[]\n")
+        write_atomic(path, f"[\n{lines}\n]\n" if rows else "[]\n")
     else:
-        write_atomically(path, _csv_text(REPORT_COLUMNS, rows))
+        write_atomic(path, _csv_text(REPORT_COLUMNS, rows))
 
 
 def _read_index(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -119,7 +107,7 @@ def write_indexes(source: Path, output: Path, scan: ScanResult, result: DedupRes
                 kept_rows.append(row | {"copies_removed": len(removed_copies), "removed_copies": " | ".join(removed_copies)})
         target = output / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, _csv_text(columns + INDEX_EXTRA_COLUMNS, kept_rows))
+        write_atomic(target, _csv_text(columns + INDEX_EXTRA_COLUMNS, kept_rows))
         written.append(target)
     return written
 

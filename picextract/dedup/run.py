@@ -36,7 +36,7 @@ class DedupOptions:
     output: Path
     dry_run: bool = False
     report: Path | None = None
-    html: Path | None = None  # the review page (picextract/gallery/review.py)
+    html: Path | None = None  # the review page (picextract/dedup/review.py)
     link: bool = False
     window_seconds: float | None = None
     max_distance: int = 0
@@ -155,7 +155,7 @@ def run_dedup(options: DedupOptions, out: TextIO = sys.stdout, err: TextIO = sys
         dry_run=options.dry_run,
     )
     if options.html is not None:
-        from picextract.gallery.review import write_review_page
+        from picextract.dedup.review import write_review_page
 
         write_review_page(options.html, options.source, counts, result)
     for line in _problem_lines(reading, scan, warnings):

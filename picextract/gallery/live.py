@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from picextract.errors import StorageError
-from picextract.gallery.page import build_gallery, folder_files, write_atomic, write_static
+from picextract.gallery.page import build_gallery, folder_files, write_static
 from picextract.gallery.records import GalleryItem, gallery_title, item_from_row
 from picextract.gallery.shards import (
     GalleryMarker,
@@ -34,6 +34,7 @@ from picextract.gallery.shards import (
 )
 from picextract.gallery.thumbnails import Thumbnail, make_thumbnail
 from picextract.pictures.media import VIDEO_EXTENSIONS, extension_of
+from picextract.store.atomic import write_atomic
 from picextract.store.index import INDEX_COLUMNS
 from picextract.store.layout import ChannelFolder
 from picextract.store.state import Listing, StateStore

@@ -14,24 +14,11 @@ from picextract.gallery.records import GalleryItem, gallery_items, gallery_title
 from picextract.gallery.shards import GalleryMarker, month_of, new_build, row_line
 from picextract.gallery.thumbnails import Thumbnail, make_thumbnails
 from picextract.pictures.media import has_media_extension
+from picextract.store.atomic import write_atomic
 from picextract.store.layout import ChannelFolder
 from picextract.store.state import recorded_message_ids
 
 STATIC_FILES = ("gallery.js", "gallery.css")
-
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write to a temporary name beside `path`, then move it into place."""
-    part = path.with_name(path.name + ".part")
-    try:
-        if isinstance(text, bytes):
-            part.write_bytes(text)
-        else:
-            part.write_text(text, encoding="utf-8")
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
 
 
 def write_if_changed(path: Path, text: str) -> bool:

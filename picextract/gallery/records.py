@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from picextract.dedup.groups import parse_name_time
+from picextract.pictures.filenames import parse_name_time
 from picextract.pictures.ids import decimal, is_snowflake
 from picextract.pictures.media import VIDEO_EXTENSIONS, extension_of, has_media_extension
 from picextract.pictures.refs import snowflake_to_datetime

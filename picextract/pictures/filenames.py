@@ -20,6 +20,7 @@ MAX_FILE_NAME_BYTES = 255 - len(".0123abcd.part")
 DATE_PREFIX_CHARS = len("YYYY-MM-DD_HH-MM-SS_")
 _WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{prefix}{n}" for prefix in ("COM", "LPT") for n in range(1, 10)}
 _RESERVED_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})_")  # the prefix build_filename writes
 
 
 def _truncate_utf8(text: str, max_bytes: int) -> str:
@@ -86,6 +87,18 @@ def build_filename(posted_at: datetime, original_name: str, tz: tzinfo | None, m
     """`YYYY-MM-DD_HH-MM-SS_originalname.ext` in the given zone (None = local time), at most `max_chars` long."""
     local = posted_at.astimezone(tz)
     return fit_name(f"{local:%Y-%m-%d_%H-%M-%S}_{sanitize_filename(original_name)}", max_chars)
+
+
+def parse_name_time(name: str) -> datetime | None:
+    """The time in a `YYYY-MM-DD_HH-MM-SS_...` name (the last part of a relative path), or None."""
+    match = _NAME_TIME.match(name.rsplit("/", 1)[-1])
+    if not match:
+        return None
+    year, month, day = (int(part) for part in match.group(1).split("-"))
+    try:  # datetime() instead of strptime: a rerun parses every name, and strptime is slow
+        return datetime(year, month, day, int(match.group(2)), int(match.group(3)), int(match.group(4)))
+    except ValueError:
+        return None
 
 
 def with_suffix(filename: str, suffix: str, max_chars: int | None = None) -> str:

@@ -23,7 +23,7 @@ from picextract.dedup.report import (
     summary_rows,
     time_statistics,
 )
-from picextract.gallery.page import write_atomic
+from picextract.store.atomic import write_atomic
 
 HISTOGRAM_BINS = 24
 SVG_WIDTH, SVG_HEIGHT, SVG_MARGIN = 760, 220, 40
