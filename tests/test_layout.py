@@ -114,6 +114,7 @@ def test_small_modules_and_short_functions(path: Path) -> None:
 # `__init__` (the version); errors and config are modules at the package root.
 LAYERS = (
     "picextract",
+    "picextract.version",
     "picextract.errors",
     "picextract.config",
     "picextract.pictures",
@@ -125,6 +126,7 @@ LAYERS = (
     "picextract.watch",
     "picextract.fake",
     "picextract.cli",
+    "picextract.__main__",
 )
 
 
