@@ -297,3 +297,26 @@ def test_a_quiet_poll_asks_for_one_page_of_messages_and_the_thread_listing(
         messages = [path for path in asked[poll] if path.endswith("/messages")]
         assert messages == [f"/api/v10/channels/{CHANNEL_ID}/messages"], asked[poll]
         assert all(path.endswith("/messages") or "/threads" in path for path in asked[poll]), asked[poll]
+        assert len(asked[poll]) == 2, asked[poll]  # one page of messages and one thread listing, nothing more
+
+
+def test_a_thread_archived_between_polls_is_paged_once_more(server: FakeDiscord, settings: Settings, tmp_path: Path) -> None:
+    """A bot's later polls list the active threads only: a thread that leaves that list (archived since the
+    last poll) is paged once more, so what it got before its archiving is saved."""
+    setup_server(server)
+    thread = server.add_thread("1100000000000000778", "signals", CHANNEL_ID)
+    post_chart(server, thread["id"], "before_archive.png")
+    asked: dict[int, list[str]] = {}
+
+    def script(watch: Watch, poll: int) -> None:
+        asked[poll] = [record.path for record in server.api_requests()]
+        server.state.requests.clear()
+        if poll == 1:
+            post_chart(server, thread["id"], "posted_then_archived.png")
+            thread["thread_metadata"]["archived"] = True
+
+    watch = make_watch(server, settings, tmp_path, script, polls=3, token=f"Bot {BOT_TOKEN}")
+    watch.watcher.run()
+    assert {"before_archive.png", "posted_then_archived.png"} <= {name.split("_", 2)[-1] for name in watch.files()}
+    assert not any("archived" in path for path in asked[2] + asked[3]), asked
+    assert not any(thread["id"] in path for path in asked[3]), asked[3]  # paged once, then no more

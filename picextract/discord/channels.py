@@ -233,8 +233,8 @@ class ChannelResolver:
         names = {str(g["id"]): str(g.get("name")) for g in self.guilds()}
         return [replace(c, guild_name=c.guild_name or names.get(c.guild_id or "")) for c in channels]
 
-    def thread_sources(self, channel: ChannelInfo, since: datetime) -> list[ChannelInfo]:
-        """The channel's threads active since `since`, de-duplicated.
+    def thread_sources(self, channel: ChannelInfo, since: datetime, archived: bool = True) -> list[ChannelInfo]:
+        """The channel's threads active since `since`, de-duplicated (a bot's archived ones only with `archived`).
 
         Bots: https://discord.com/developers/docs/resources/guild#list-active-guild-threads and
         https://discord.com/developers/docs/resources/channel#list-public-archived-threads ; user tokens:
@@ -246,7 +246,8 @@ class ChannelResolver:
         if self.client.is_bot:
             if channel.guild_id:
                 self._listing(channel, "active threads", lambda: self._active_threads(channel, found))
-            self._listing(channel, "archived threads", lambda: self._archived_threads(channel, since, found))
+            if archived:
+                self._listing(channel, "archived threads", lambda: self._archived_threads(channel, since, found))
         else:
             self._listing(channel, "threads", lambda: self._searched_threads(channel, since, found))
         return [

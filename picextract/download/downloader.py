@@ -6,6 +6,7 @@ The downloader is long-lived (client, folder, the invocation's `RunOptions`, tak
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -30,6 +31,17 @@ class DiscordDownloader:
         self.options = options or RunOptions()
         self.reporter: Reporter = reporter or NullReporter()
         self.channels = ChannelResolver(client, self.reporter)
+        self.threads_seen: dict[str, ChannelInfo] | None = None  # the last run's listing (a watch's earlier poll)
+
+    def _threads(self, channel: ChannelInfo, threads_since: datetime, poll: bool) -> list[ChannelInfo]:
+        """The threads to page. On a watch poll after a first listing, a bot lists the active threads only; a
+        thread active at the last listing and no longer is (archived or deleted since) is paged once more."""
+        known = self.threads_seen if poll else None
+        threads = self.channels.thread_sources(channel, threads_since, archived=known is None)
+        listed = {thread.id for thread in threads}
+        left = [replace(thread, last_message_id=None) for thread in (known or {}).values() if thread.id not in listed]
+        self.threads_seen = {thread.id: thread for thread in threads}
+        return threads + left
 
     def _walk(
         self, run: DownloadRun, channel: ChannelInfo, since: datetime, until: datetime | None, threads_since: datetime
@@ -38,7 +50,7 @@ class DiscordDownloader:
         listing = None
         if self.options.threads and channel.type in THREAD_PARENT_TYPES:
             # Listed while the channel pages: a bot's listing requests then add no time of their own.
-            listing = in_background(partial(self.channels.thread_sources, channel, threads_since))
+            listing = in_background(partial(self._threads, channel, threads_since, threads_since > since))
         if channel.type not in FORUM_TYPES:
             try:
                 run.process_source(channel, since, until)
