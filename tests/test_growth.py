@@ -42,11 +42,22 @@ def index_files(folder: Path) -> list[str]:
         return [row["file"] for row in csv.DictReader(handle)]
 
 
+MAIN_ARGS = ["--channel", CHANNEL_ID, "--days", "3", "--output", "o", "--no-input"]
+
+
 def run(server: FakeDiscord, cwd: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = program_env(server, DISCORD_USER_TOKEN=USER_TOKEN)
-    result = run_main(["--channel", CHANNEL_ID, "--days", "3", "--output", "o", "--no-input", *extra], env, cwd)
+    result = run_main([*MAIN_ARGS, *extra], env, cwd)
     assert result.returncode == 0, result.stderr
     return result
+
+
+def listed_in_index_and_gallery(browser: WebDriver, folder: Path) -> list[str]:
+    """The pictures in the folder, after checking that index.csv and the gallery page list exactly them."""
+    files = sorted(saved_pictures(folder))
+    assert sorted(index_files(folder)) == files
+    assert gallery_files(browser, folder / GALLERY_FILE_NAME) == files
+    return files
 
 
 def post(factory: MessageFactory, when: datetime, name: str, seed: int, size: tuple[int, int] = (400, 300)) -> None:
@@ -75,8 +86,7 @@ def test_a_rerun_with_nothing_new_leaves_the_index_and_the_gallery_untouched(
     assert INDEX_FILE_NAME in changed and len([name for name in changed if name.endswith(".webp")]) == 1
     assert GALLERY_FILE_NAME not in changed and not [name for name in changed if name.endswith((".css", "gallery.js"))]
     assert len(after) == len(before) + 1  # one more thumbnail
-    files = sorted(saved_pictures(out))
-    assert gallery_files(browser, out / GALLERY_FILE_NAME) == files and sorted(index_files(out)) == files
+    listed_in_index_and_gallery(browser, out)
 
 
 def test_late_older_pictures_land_in_posting_order(browser: WebDriver, server: FakeDiscord, tmp_path: Path) -> None:
@@ -125,9 +135,7 @@ def test_half_written_rows_left_by_a_kill_are_repaired_by_the_next_run(
             handle.write('["2099-01-01_00-00-00_ghost.png","",0,0,40')
     post(factory, start + timedelta(hours=1), "new.png", 9)
     run(server, tmp_path)
-    files = sorted(saved_pictures(out))
-    assert len(files) == 5 and sorted(index_files(out)) == files
-    assert gallery_files(browser, out / GALLERY_FILE_NAME) == files
+    assert len(listed_in_index_and_gallery(browser, out)) == 5
 
 
 def test_a_kill_while_a_thumbnail_is_made_is_repaired_by_the_next_run(
@@ -141,7 +149,7 @@ def test_a_kill_while_a_thumbnail_is_made_is_repaired_by_the_next_run(
     # A big picture: its thumbnail takes a while; the run is killed once its row is in index.csv.
     post(factory, start + timedelta(hours=1), "big.png", 7, size=(4000, 3000))
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "--channel", CHANNEL_ID, "--days", "3", "--output", "o", "--no-input"],
+        [sys.executable, str(ROOT / "main.py"), *MAIN_ARGS],
         env=program_env(server, DISCORD_USER_TOKEN=USER_TOKEN),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
@@ -154,9 +162,7 @@ def test_a_kill_while_a_thumbnail_is_made_is_repaired_by_the_next_run(
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     run(server, tmp_path)
-    files = sorted(saved_pictures(out))
-    assert len(files) == 4 and sorted(index_files(out)) == files
-    assert gallery_files(browser, out / GALLERY_FILE_NAME) == files
+    assert len(listed_in_index_and_gallery(browser, out)) == 4
 
 
 def test_pictures_saved_without_the_gallery_or_after_a_rebuild_are_in_the_page(
