@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
-from importlib import metadata
 from pathlib import Path
 
 DISTRIBUTION = "discordpicextract"  # the name pip knows the package by (pyproject.toml's [project] name)
@@ -14,6 +12,8 @@ CLONE_PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 def pyproject_version(text: str) -> str | None:
     """The version a pyproject.toml declares for this project; None when it declares another or cannot be read."""
+    import tomllib
+
     try:
         project = tomllib.loads(text).get("project", {})
     except tomllib.TOMLDecodeError:
@@ -23,6 +23,8 @@ def pyproject_version(text: str) -> str | None:
 
 def installed_version() -> str | None:
     """The version pip recorded, when the installed package is this very copy (not a clone run beside an install)."""
+    from importlib import metadata  # imported when asked: it costs every start of the program tens of milliseconds
+
     try:
         distribution = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:

@@ -92,6 +92,19 @@ def _run_flags(group: argparse._ArgumentGroup, settings: Settings) -> None:
     group.add_argument("--gallery", metavar="DIR", help="only rebuild DIR/index.html from its index.csv and files (no network)")
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the version is looked up only when asked (reading the package metadata is not free)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: object, values: object, option_string: str | None = None
+    ) -> None:
+        print(f"DiscordPicExtract {package_version()}")  # to stdout, as argparse's own version action prints
+        parser.exit()
+
+
 def _setup_flags(group: argparse._ArgumentGroup, settings: Settings) -> None:
     """Flags: setup."""
     group.add_argument("--no-input", action="store_true", help="never prompt; a missing value is an error")
@@ -101,7 +114,7 @@ def _setup_flags(group: argparse._ArgumentGroup, settings: Settings) -> None:
     )
     group.add_argument("--debug", action="store_true", help="show tracebacks")
     group.add_argument("--demo", action="store_true", help="run against a built-in fake Discord server into demo-output/")
-    group.add_argument("--version", action="version", version=f"DiscordPicExtract {package_version()}")
+    group.add_argument("--version", action=_VersionAction)
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
